@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Exit codes scripts can rely on.
+const (
+	ExitOK    = 0
+	ExitError = 1 // the command ran and failed (a cluster said no, a check failed, ...)
+	ExitUsage = 2 // the command line itself is wrong; nothing was attempted
+)
+
+// UsageError marks an error in how the command was called (bad flag, wrong
+// number of arguments, invalid value). It exits with ExitUsage and is followed
+// by a hint to --help, as kubectl does.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef builds a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// IsUsage reports whether err is (or wraps) a UsageError.
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}
+
+// SilentError is returned by commands that have already reported what went
+// wrong (e.g. one warning line per failed cluster): it only sets the exit code.
+type SilentError struct{ Code int }
+
+func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// oneLine keeps an error to the single line the conventions ask for: API
+// servers and Go's multi-errors can carry newlines.
+func oneLine(msg string) string {
+	msg = strings.TrimSpace(msg)
+	msg = strings.ReplaceAll(msg, "\r", "")
+	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
+}
+
+// isCobraUsage recognises the argument errors cobra raises itself.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag(s)", "if any flags in the group"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, " "+p) {
+			return true
+		}
+	}
+	return false
+}

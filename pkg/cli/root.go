@@ -1,0 +1,200 @@
+// Package cli is what both plugins share at the top: the root command with
+// kubectl's global flags, --color and -v, the version and completion commands,
+// and the translation of errors into one stderr line and an exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	// Exec credential plugins are built into client-go; this adds the OIDC
+	// auth provider so every context kubectl can use works here too.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
+)
+
+// Command groups shown in --help, in the style of kubectl's own help.
+const (
+	GroupFederation = "federation"
+	GroupResources  = "resources"
+	GroupCluster    = "cluster"
+	GroupAPI        = "api"
+	GroupTrouble    = "troubleshooting"
+	GroupOther      = "other"
+)
+
+// Root is a plugin's root command with the flags every subcommand shares.
+type Root struct {
+	Command     *cobra.Command
+	ConfigFlags *genericclioptions.ConfigFlags
+	Streams     genericiooptions.IOStreams
+	Color       string
+	verbosity   *flag.Flag
+}
+
+// NewRoot builds the root command of `kubectl <name>`.
+func NewRoot(name, short, long string, streams genericiooptions.IOStreams) *Root {
+	r := &Root{Streams: streams, ConfigFlags: genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50)}
+	cmd := &cobra.Command{
+		// The binary's own name, so shell completion scripts complete
+		// "kubectl-openmcp"; help and errors use the display name below.
+		Use:   "kubectl-" + name,
+		Short: short,
+		Long:  long,
+		Annotations: map[string]string{
+			// Usage lines then read "kubectl openmcp ...", as the user types them.
+			cobra.CommandDisplayNameAnnotation: "kubectl " + name,
+		},
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		CompletionOptions: cobra.CompletionOptions{
+			HiddenDefaultCmd: false,
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return r.setUp()
+		},
+		Run: func(cmd *cobra.Command, args []string) { _ = cmd.Help() },
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{Err: err} })
+
+	flags := cmd.PersistentFlags()
+	r.ConfigFlags.AddFlags(flags)
+	flags.StringVar(&r.Color, "color", string(ColorAuto), "Colorize output: auto (only on a terminal, never when NO_COLOR is set), always or never")
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+
+	// klog's -v, and nothing else of klog: its other flags are noise for a CLI.
+	goFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(goFlags)
+	r.verbosity = goFlags.Lookup("v")
+	flags.AddGoFlag(r.verbosity)
+	flags.Lookup("v").Usage = "Log level for API requests and internals (e.g. 6 shows every request)"
+
+	cmd.SetHelpCommandGroupID(GroupOther)
+	cmd.SetCompletionCommandGroupID(GroupOther)
+	cmd.AddCommand(NewCmdVersion(streams))
+
+	r.Command = cmd
+	return r
+}
+
+var groupTitles = []cobra.Group{
+	{ID: GroupFederation, Title: "Federation Commands:"},
+	{ID: GroupResources, Title: "Resource Commands:"},
+	{ID: GroupCluster, Title: "Cluster Commands:"},
+	{ID: GroupAPI, Title: "API Commands:"},
+	{ID: GroupTrouble, Title: "Troubleshooting Commands:"},
+	{ID: GroupOther, Title: "Other Commands:"},
+}
+
+// addGroups declares, in a fixed order, the help groups that hold commands:
+// cobra would print an empty heading for a group with none.
+func (r *Root) addGroups() {
+	used := map[string]bool{GroupOther: true}
+	for _, c := range r.Command.Commands() {
+		used[c.GroupID] = true
+	}
+	for _, g := range groupTitles {
+		if used[g.ID] && !r.Command.ContainsGroup(g.ID) {
+			r.Command.AddGroup(&cobra.Group{ID: g.ID, Title: g.Title})
+		}
+	}
+}
+
+// setUp runs before every subcommand: colour, logging, server warnings.
+func (r *Root) setUp() error {
+	if err := ApplyColor(r.Color, r.Streams.Out); err != nil {
+		return err
+	}
+	if r.verbosity.Value.String() == "0" {
+		// client-go logs retries and cache misses through klog; a user who did
+		// not ask for -v should see only our own messages and errors.
+		klog.SetOutput(io.Discard)
+		klog.LogToStderr(false)
+	}
+	// Server warnings (deprecated APIs, ...) go to stderr once each, as kubectl prints them.
+	rest.SetDefaultWarningHandler(rest.NewWarningWriter(r.Streams.ErrOut, rest.WarningWriterOptions{Deduplicate: true}))
+	return nil
+}
+
+// AddCommands adds subcommands under a help group.
+func (r *Root) AddCommands(group string, cmds ...*cobra.Command) {
+	for _, c := range cmds {
+		c.GroupID = group
+		r.Command.AddCommand(c)
+	}
+}
+
+// Execute runs the root command and turns the outcome into an exit code:
+// errors are one "error: ..." line on stderr; usage errors add the --help hint
+// and exit with ExitUsage. Ctrl-C cancels the command's context.
+func (r *Root) Execute(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r.addGroups()
+	r.Command.SetArgs(args)
+	err := r.Command.ExecuteContext(ctx)
+	return r.report(err)
+}
+
+func (r *Root) report(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var silent *SilentError
+	if errors.As(err, &silent) {
+		return silent.Code
+	}
+	fmt.Fprintf(r.Streams.ErrOut, "%s %s\n", Bad("error:"), oneLine(err.Error()))
+	if IsUsage(err) || isCobraUsage(err) {
+		fmt.Fprintf(r.Streams.ErrOut, "See '%s --help' for usage.\n", r.Command.Annotations[cobra.CommandDisplayNameAnnotation])
+		return ExitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	return ExitError
+}
+
+// Main is what cmd/kubectl-<name>/main.go calls.
+func Main(newRoot func(genericiooptions.IOStreams) *Root) {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	os.Exit(newRoot(streams).Execute(os.Args[1:]))
+}
+
+// ExactArgs, MinArgs and NoArgs are cobra's argument checks as usage errors.
+func ExactArgs(n int) cobra.PositionalArgs { return usageArgs(cobra.ExactArgs(n)) }
+func MinArgs(n int) cobra.PositionalArgs   { return usageArgs(cobra.MinimumNArgs(n)) }
+func NoArgs() cobra.PositionalArgs         { return usageArgs(cobra.NoArgs) }
+func RangeArgs(min, max int) cobra.PositionalArgs {
+	return usageArgs(cobra.RangeArgs(min, max))
+}
+
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &UsageError{Err: err}
+		}
+		return nil
+	}
+}
+
+// FlagSetHas reports whether a flag was given on the command line.
+func FlagSetHas(fs *pflag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	return f != nil && f.Changed
+}
