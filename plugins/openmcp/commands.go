@@ -4,5 +4,7 @@ import "github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 
 // addCommands lists the subcommands by help group; each lives in its own file.
 func addCommands(root *cli.Root) {
-	_ = root
+	addHostFlags(root)
+	root.AddCommands(cli.GroupFederation, NewCmdJoin(root), NewCmdUnjoin(root))
+	root.AddCommands(cli.GroupResources, NewCmdGet(root))
 }

@@ -1,0 +1,167 @@
+package federation
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+)
+
+// FieldManager owns the fields join writes (server-side apply).
+const FieldManager = "kubectl-openmcp"
+
+func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+var resources = map[string]schema.GroupVersionResource{
+	"Namespace":          {Version: "v1", Resource: "namespaces"},
+	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
+	"Secret":             {Version: "v1", Resource: "secrets"},
+	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
+	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	"Role":               {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
+	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+	"KubeFedCluster":     fleet.KubeFedClusters,
+}
+
+// Outcome of writing one object.
+type Outcome string
+
+const (
+	Created    Outcome = "created"
+	Configured Outcome = "configured"
+	Unchanged  Outcome = "unchanged"
+)
+
+// ref identifies an object written on a cluster, for rollback and reports.
+type ref struct {
+	kind, namespace, name string
+}
+
+func (r ref) String() string { return describe(r.kind, r.namespace, r.name) }
+
+// writer applies objects to one cluster and remembers which it created.
+type writer struct {
+	client  dynamic.Interface
+	dryRun  bool // server-side dry run
+	created []ref
+}
+
+func toUnstructured(obj any) (*unstructured.Unstructured, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u, nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	// Zero timestamps and empty status are not ours to apply.
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "status")
+	return u, nil
+}
+
+func (w *writer) resource(kind, ns string) (dynamic.ResourceInterface, error) {
+	gvr, ok := resources[kind]
+	if !ok {
+		return nil, fmt.Errorf("internal: no resource for kind %s", kind)
+	}
+	if ns == "" {
+		return w.client.Resource(gvr), nil
+	}
+	return w.client.Resource(gvr).Namespace(ns), nil
+}
+
+// apply writes obj with server-side apply and says whether that created,
+// changed or left it as it was.
+func (w *writer) apply(ctx context.Context, obj any) (Outcome, error) {
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return "", err
+	}
+	r := ref{u.GetKind(), u.GetNamespace(), u.GetName()}
+	ri, err := w.resource(r.kind, r.namespace)
+	if err != nil {
+		return "", err
+	}
+	before, err := ri.Get(ctx, r.name, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("get %s: %w", r, err)
+	}
+	existed := err == nil
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	if w.dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	after, err := ri.Apply(ctx, r.name, u, opts)
+	if err != nil {
+		return "", fmt.Errorf("apply %s: %w", r, err)
+	}
+	switch {
+	case !existed:
+		if !w.dryRun {
+			w.created = append(w.created, r)
+		}
+		return Created, nil
+	case before.GetResourceVersion() != after.GetResourceVersion():
+		return Configured, nil
+	}
+	return Unchanged, nil
+}
+
+// createIfMissing creates obj unless an object of that name exists, which it
+// leaves untouched (a namespace that holds other things, say).
+func (w *writer) createIfMissing(ctx context.Context, obj any) (Outcome, error) {
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return "", err
+	}
+	r := ref{u.GetKind(), u.GetNamespace(), u.GetName()}
+	ri, err := w.resource(r.kind, r.namespace)
+	if err != nil {
+		return "", err
+	}
+	opts := metav1.CreateOptions{FieldManager: FieldManager}
+	if w.dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	_, err = ri.Create(ctx, u, opts)
+	if apierrors.IsAlreadyExists(err) {
+		return Unchanged, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", r, err)
+	}
+	if !w.dryRun {
+		w.created = append(w.created, r)
+	}
+	return Created, nil
+}
+
+// rollback deletes, newest first, what this writer created. It uses a fresh
+// context: the one that failed may be cancelled or out of time.
+func (w *writer) rollback() []error {
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	for i := len(w.created) - 1; i >= 0; i-- {
+		r := w.created[i]
+		ri, err := w.resource(r.kind, r.namespace)
+		if err == nil {
+			err = ri.Delete(ctx, r.name, metav1.DeleteOptions{})
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("roll back %s: %w", r, err))
+		}
+	}
+	w.created = nil
+	return errs
+}

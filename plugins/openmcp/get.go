@@ -1,0 +1,488 @@
+package openmcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/rest"
+	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/kubectl/pkg/cmd/get"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
+)
+
+// GetOptions are the options of `kubectl openmcp get`.
+type GetOptions struct {
+	PrintFlags     *get.PrintFlags
+	AllClusters    bool
+	Clusters       []string
+	IncludeHost    bool
+	AllNamespaces  bool
+	LabelSelector  string
+	FieldSelector  string
+	Watch          bool
+	MaxParallel    int
+	ClusterTimeout time.Duration
+	UseFederation  bool
+
+	args      []string
+	namespace string
+	targets   []target
+	sortBy    string
+	genericiooptions.IOStreams
+}
+
+// target is one cluster a fan-out command reads, and how it is reached.
+type target struct {
+	Cluster string
+	Getter  genericRESTGetter
+}
+
+// NewCmdGet is `kubectl openmcp get`.
+func NewCmdGet(root *cli.Root) *cobra.Command {
+	o := &GetOptions{IOStreams: root.Streams, PrintFlags: get.NewGetPrintFlags(), MaxParallel: 16, ClusterTimeout: 10 * time.Second}
+	cmd := &cobra.Command{
+		Use:   "get TYPE[.VERSION][.GROUP] [NAME...] (--all-clusters | --clusters C1,C2) [flags]",
+		Short: "Show resources of every member cluster in one table",
+		Long: `Show resources of every member cluster in one table.
+
+TYPE is anything kubectl get accepts on the members: hpa, deploy, svc, ingress,
+pods, vpa, short names, TYPE/NAME, several types (deploy,svc) and any CRD. The
+columns are the members' own server-side columns (HPAs show REFERENCE, TARGETS,
+MINPODS, MAXPODS, REPLICAS), with a CLUSTER column after NAME. Rows are ordered
+by cluster, namespace and name.
+
+The members are the host's KubeFedClusters; each is reached through your
+kubeconfig context of the same name (or the one it was joined from), so your
+RBAC on the member applies. A cluster that fails or is slower than
+--cluster-timeout is left out with one warning, and the exit code is 1.
+
+-o json|yaml prints one List; each item carries the annotation
+openmcp.k8s.io/cluster naming its cluster. -o name prints CLUSTER/TYPE/NAME.`,
+		Example: `  # HPAs of all members, all namespaces
+  kubectl openmcp get hpa --all-clusters -A
+
+  # Deployments and services of two members, wide, as one table per type
+  kubectl openmcp get deploy,svc --clusters cluster1,cluster2 -o wide
+
+  # Pods of every member and the host, labelled app=web, as one JSON List
+  kubectl openmcp get pods -l app=web --all-clusters --include-host -o json`,
+		Args: cli.MinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(root, cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.PrintFlags.AddFlags(cmd)
+	addFanOutFlags(cmd, &o.AllClusters, &o.Clusters, &o.IncludeHost, &o.MaxParallel, &o.ClusterTimeout, &o.UseFederation)
+	f := cmd.Flags()
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List the requested objects across all namespaces")
+	f.StringVarP(&o.LabelSelector, "selector", "l", "", "Label selector to filter on, as kubectl get -l")
+	f.StringVar(&o.FieldSelector, "field-selector", "", "Field selector to filter on, as kubectl get --field-selector")
+	f.BoolVarP(&o.Watch, "watch", "w", false, "After listing, watch for changes in every cluster; each line names its cluster")
+	return cmd
+}
+
+// addFanOutFlags adds the flags that choose and bound the clusters a command reads.
+func addFanOutFlags(cmd *cobra.Command, all *bool, clusters *[]string, includeHost *bool, maxParallel *int, timeout *time.Duration, federation *bool) {
+	f := cmd.Flags()
+	f.BoolVar(all, "all-clusters", false, "Read every member cluster joined to the host")
+	f.StringSliceVar(clusters, "clusters", nil, "Read these member clusters (comma-separated)")
+	f.BoolVar(includeHost, "include-host", false, "Read the host cluster too")
+	f.IntVar(maxParallel, "max-parallel", *maxParallel, "Clusters read at the same time")
+	f.DurationVar(timeout, "cluster-timeout", *timeout, "Give up on a cluster that has not answered within this time")
+	f.BoolVar(federation, "use-federation-credentials", false, "Reach members with KubeFed's service-account tokens from the host, not your own contexts (needs read access to the host's secrets)")
+	cmd.MarkFlagsMutuallyExclusive("all-clusters", "clusters")
+}
+
+// Complete resolves the clusters and how each is reached.
+func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+	o.args = args
+	if root.ConfigFlags.Namespace != nil {
+		o.namespace = *root.ConfigFlags.Namespace
+	}
+	if o.PrintFlags.HumanReadableFlags.SortBy != nil {
+		o.sortBy = *o.PrintFlags.HumanReadableFlags.SortBy
+	}
+	if o.AllNamespaces {
+		_ = o.PrintFlags.EnsureWithNamespace()
+	}
+	if !o.AllClusters && len(o.Clusters) == 0 && !o.IncludeHost {
+		return cli.Usagef("say which clusters: --all-clusters, --clusters C1,C2 or --include-host")
+	}
+	if _, err := o.PrintFlags.ToPrinter(); err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	var err error
+	o.targets, err = resolveTargets(cmd.Context(), root, cmd, targetChoice{
+		All: o.AllClusters, Clusters: o.Clusters, IncludeHost: o.IncludeHost,
+		Timeout: o.ClusterTimeout, UseFederation: o.UseFederation, ErrOut: o.ErrOut,
+	})
+	return err
+}
+
+func (o *GetOptions) Validate() error {
+	if o.MaxParallel < 1 {
+		return cli.Usagef("invalid --max-parallel %d: must be at least 1", o.MaxParallel)
+	}
+	if o.ClusterTimeout <= 0 {
+		return cli.Usagef("invalid --cluster-timeout %s: must be positive", o.ClusterTimeout)
+	}
+	if o.Watch && o.outputFormat() != "" && o.outputFormat() != "wide" {
+		return cli.Usagef("--watch prints table rows; it does not combine with -o %s", o.outputFormat())
+	}
+	return nil
+}
+
+func (o *GetOptions) outputFormat() string {
+	if o.PrintFlags.OutputFormat == nil {
+		return ""
+	}
+	return *o.PrintFlags.OutputFormat
+}
+
+func (o *GetOptions) humanReadable() bool {
+	f := o.outputFormat()
+	return f == "" || f == "wide"
+}
+
+// clusterAnswer is one cluster's infos.
+type clusterAnswer struct {
+	infos    []*resource.Info
+	notFound []error
+}
+
+func (o *GetOptions) transform(req *rest.Request) {
+	if !o.humanReadable() {
+		return
+	}
+	req.SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+	if o.sortBy != "" {
+		// Sorting evaluates the JSONPath on whole objects.
+		req.Param("includeObject", "Object")
+	}
+}
+
+func (o *GetOptions) builder(t target) *resource.Builder {
+	return resource.NewBuilder(t.Getter).
+		Unstructured().
+		NamespaceParam(o.namespace).DefaultNamespace().AllNamespaces(o.AllNamespaces).
+		LabelSelectorParam(o.LabelSelector).
+		FieldSelectorParam(o.FieldSelector).
+		RequestChunksOf(500).
+		ResourceTypeOrNameArgs(true, o.args...).
+		ContinueOnError().
+		Latest().
+		Flatten().
+		TransformRequests(o.transform)
+}
+
+func (o *GetOptions) fetch(t target) (clusterAnswer, error) {
+	r := o.builder(t).Do()
+	if err := r.Err(); err != nil {
+		return clusterAnswer{}, err
+	}
+	infos, err := r.Infos()
+	ans := clusterAnswer{infos: infos}
+	if err != nil {
+		// A named object missing from some members is normal in a federation.
+		var rest []error
+		for _, e := range flatten(err) {
+			if apierrors.IsNotFound(e) {
+				ans.notFound = append(ans.notFound, e)
+			} else {
+				rest = append(rest, e)
+			}
+		}
+		if len(rest) > 0 {
+			return ans, utilerrors.NewAggregate(rest)
+		}
+	}
+	return ans, nil
+}
+
+func flatten(err error) []error {
+	var agg utilerrors.Aggregate
+	if errors.As(err, &agg) {
+		return agg.Errors()
+	}
+	return []error{err}
+}
+
+// Run reads every cluster in parallel and prints one table (or List).
+func (o *GetOptions) Run(ctx context.Context) error {
+	names := make([]string, len(o.targets))
+	byName := map[string]target{}
+	for i, t := range o.targets {
+		names[i] = t.Cluster
+		byName[t.Cluster] = t
+	}
+	results := fleet.FanOut(ctx, names, o.MaxParallel, o.ClusterTimeout, func(ctx context.Context, c string) (clusterAnswer, error) {
+		return o.fetch(byName[c])
+	})
+	failed := 0
+	var ok []fleet.Result[clusterAnswer]
+	var notFound []error
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			warnCluster(o.ErrOut, r.Cluster, r.Err, o.ClusterTimeout)
+			continue
+		}
+		ok = append(ok, r)
+		notFound = append(notFound, r.Value.notFound...)
+	}
+	var err error
+	if o.humanReadable() {
+		err = o.printTables(ok)
+	} else {
+		err = o.printObjects(ok)
+	}
+	if err != nil {
+		return err
+	}
+	if len(notFound) > 0 && countInfos(ok) == 0 && failed == 0 {
+		return fmt.Errorf("%v in any of the %d clusters", notFoundMessage(notFound[0]), len(o.targets))
+	}
+	if failed > 0 {
+		if o.Watch {
+			cli.Warnf(o.ErrOut, "watching the %d clusters that answered", len(ok))
+		} else {
+			return &cli.SilentError{Code: cli.ExitError}
+		}
+	}
+	if o.Watch {
+		return o.watch(ctx, ok)
+	}
+	return nil
+}
+
+func notFoundMessage(err error) string {
+	return strings.TrimSuffix(err.Error(), " not found") + " not found"
+}
+
+func countInfos(rs []fleet.Result[clusterAnswer]) int {
+	n := 0
+	for _, r := range rs {
+		n += len(r.Value.infos)
+	}
+	return n
+}
+
+// warnCluster prints the one line a failed cluster gets.
+func warnCluster(w io.Writer, cluster string, err error, timeout time.Duration) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		cli.Warnf(w, "cluster %s: no answer within --cluster-timeout %s", cluster, timeout)
+		return
+	}
+	cli.Warnf(w, "cluster %s: %v", cluster, err)
+}
+
+// printTables prints one merged table per resource type, in the order the
+// types were asked for.
+func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
+	var order []schema.GroupKind
+	parts := map[schema.GroupKind][]printing.ClusterTable{}
+	for _, r := range results {
+		for _, info := range r.Value.infos {
+			gk := info.Mapping.GroupVersionKind.GroupKind()
+			t, err := printing.DecodeTable(info.Object)
+			if err != nil {
+				return fmt.Errorf("cluster %s: %w", r.Cluster, err)
+			}
+			if _, seen := parts[gk]; !seen {
+				order = append(order, gk)
+			}
+			parts[gk] = append(parts[gk], printing.ClusterTable{Cluster: r.Cluster, Table: t})
+		}
+	}
+	w := printers.GetNewTabWriter(o.Out)
+	defer w.Flush()
+	if len(order) == 0 {
+		if len(results) > 0 {
+			ns := "namespace " + o.namespaceOrDefault()
+			if o.AllNamespaces {
+				ns = "any namespace"
+			}
+			fmt.Fprintf(o.ErrOut, "No resources found in %s of %d clusters.\n", ns, len(results))
+		}
+		return nil
+	}
+	for i, gk := range order {
+		flags := o.PrintFlags.Copy()
+		if len(order) > 1 {
+			flags.SetKind(gk)
+		}
+		printer, err := flags.ToPrinter()
+		if err != nil {
+			return err
+		}
+		table := printing.MergeTables(parts[gk])
+		if o.sortBy != "" {
+			sorter, err := get.NewTableSorter(table, o.sortBy)
+			if err != nil {
+				return &cli.UsageError{Err: err}
+			}
+			if err := sorter.Sort(); err != nil {
+				return err
+			}
+		}
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := printer.PrintObj(table, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *GetOptions) namespaceOrDefault() string {
+	if o.namespace == "" {
+		return "default"
+	}
+	return o.namespace
+}
+
+// printObjects prints every object as one List (json, yaml, jsonpath,
+// custom-columns, go-template) or one CLUSTER/TYPE/NAME line each (name).
+func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer]) error {
+	var parts []printing.ClusterObjects
+	for _, r := range results {
+		p := printing.ClusterObjects{Cluster: r.Cluster}
+		for _, info := range r.Value.infos {
+			if u, ok := info.Object.(*unstructured.Unstructured); ok {
+				p.Items = append(p.Items, u)
+			}
+		}
+		parts = append(parts, p)
+	}
+	if o.outputFormat() == "name" {
+		printer, err := o.PrintFlags.ToPrinter()
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			for _, it := range p.Items {
+				if err := printer.PrintObj(it, &prefixWriter{w: o.Out, prefix: p.Cluster + "/"}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	printer, err := o.PrintFlags.ToPrinter()
+	if err != nil {
+		return err
+	}
+	return printer.PrintObj(printing.MergeList(parts), o.Out)
+}
+
+// prefixWriter puts a prefix before each line written through it.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	lines := strings.SplitAfter(string(b), "\n")
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if _, err := io.WriteString(p.w, p.prefix+l); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+// watch streams changes from every cluster, one table row per event, each
+// tagged with its cluster, until Ctrl-C.
+func (o *GetOptions) watch(ctx context.Context, results []fleet.Result[clusterAnswer]) error {
+	var mu sync.Mutex
+	w := printers.GetNewTabWriter(o.Out)
+	flags := o.PrintFlags.Copy()
+	noHeaders := true
+	flags.NoHeaders = &noHeaders
+	printer, err := flags.ToPrinter()
+	if err != nil {
+		return err
+	}
+	byName := map[string]target{}
+	for _, t := range o.targets {
+		byName[t.Cluster] = t
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(results))
+	for _, r := range results {
+		for _, info := range r.Value.infos {
+			rv := ""
+			if acc, err := meta.ListAccessor(info.Object); err == nil {
+				rv = acc.GetResourceVersion()
+			}
+			cluster, info := r.Cluster, info
+			wg.Go(func() {
+				helper := resource.NewHelper(info.Client, info.Mapping)
+				ns := info.Namespace
+				if o.AllNamespaces {
+					ns = metav1.NamespaceAll
+				}
+				wi, err := helper.Watch(ns, info.Mapping.GroupVersionKind.GroupVersion().String(), &metav1.ListOptions{ResourceVersion: rv, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector})
+				if err != nil {
+					errs <- fmt.Errorf("cluster %s: watch: %w", cluster, err)
+					return
+				}
+				_, _ = watchtools.UntilWithoutRetry(ctx, wi, func(e watch.Event) (bool, error) {
+					obj := e.Object
+					t, err := printing.DecodeTable(obj)
+					if err != nil {
+						return false, nil
+					}
+					merged := printing.MergeTables([]printing.ClusterTable{{Cluster: cluster, Table: t}})
+					mu.Lock()
+					defer mu.Unlock()
+					_ = printer.PrintObj(merged, w)
+					w.Flush()
+					return false, nil
+				})
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for e := range errs {
+		all = append(all, e)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return utilerrors.NewAggregate(all)
+}
+
+var _ runtime.Object = &metav1.Table{}

@@ -1,0 +1,74 @@
+package openmcp
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+)
+
+// Flags every openmcp command shares: which context is the KubeFed host, and
+// the namespace KubeFed runs in there.
+const (
+	flagHostContext      = "host-context"
+	flagKubeFedNamespace = "kubefed-namespace"
+	// defaultClusterTimeout bounds each request to a member when the user
+	// gave no --request-timeout, so an unreachable cluster fails, not hangs.
+	defaultClusterTimeout = 15 * time.Second
+)
+
+func addHostFlags(root *cli.Root) {
+	f := root.Command.PersistentFlags()
+	f.String(flagHostContext, "", `Kubeconfig context of the KubeFed host cluster (default: $`+fleet.HostContextEnv+`, else "`+fleet.DefaultHostContext+`" if your kubeconfig has it, else the current context)`)
+	f.String(flagKubeFedNamespace, fleet.DefaultKubeFedNamespace, "Namespace of the KubeFed control plane on the host")
+	_ = root.Command.RegisterFlagCompletionFunc(flagHostContext, completeContexts(root))
+}
+
+// hostTarget is the resolved host of a command.
+type hostTarget struct {
+	Context   string
+	Namespace string
+	Cluster   *federation.Cluster
+}
+
+// resolveHost finds the host context and connects to it (no request yet).
+func resolveHost(cmd *cobra.Command, kc *fleet.Kubeconfig) (*hostTarget, error) {
+	flag, _ := cmd.Flags().GetString(flagHostContext)
+	ns, _ := cmd.Flags().GetString(flagKubeFedNamespace)
+	name, err := kc.HostContext(flag)
+	if err != nil {
+		return nil, err
+	}
+	c, err := connect(kc, name)
+	if err != nil {
+		return nil, err
+	}
+	return &hostTarget{Context: name, Namespace: ns, Cluster: c}, nil
+}
+
+// connect makes clients for a context, with a default request timeout.
+func connect(kc *fleet.Kubeconfig, context string) (*federation.Cluster, error) {
+	cfg, err := kc.For(context).ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("context %q: %w", context, err)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = defaultClusterTimeout
+	}
+	return federation.NewCluster(context, cfg)
+}
+
+// completeContexts completes kubeconfig context names.
+func completeContexts(root *cli.Root) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		names, err := fleet.NewKubeconfig(root.ConfigFlags).Contexts()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}

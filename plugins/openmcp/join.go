@@ -1,0 +1,371 @@
+package openmcp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+)
+
+// JoinOptions are the options of `kubectl openmcp join`.
+type JoinOptions struct {
+	Contexts     []string
+	ClusterName  string
+	APIEndpoint  string
+	Overwrite    bool
+	Wait         time.Duration
+	TokenTimeout time.Duration
+	Platform     string
+	DryRun       cmdutil.DryRunStrategy
+	PrintFlags   *genericclioptions.PrintFlags
+
+	kc      *fleet.Kubeconfig
+	host    *hostTarget
+	members map[string]*federation.Cluster
+	printer printers.ResourcePrinter
+	genericiooptions.IOStreams
+}
+
+// NewCmdJoin is `kubectl openmcp join`.
+func NewCmdJoin(root *cli.Root) *cobra.Command {
+	o := &JoinOptions{IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("joined").WithTypeSetter(nil)}
+	cmd := &cobra.Command{
+		Use:   "join CONTEXT [CONTEXT...]",
+		Short: "Join clusters of your kubeconfig to the federation",
+		Long: `Join member clusters to the KubeFed host, from your own kubeconfig contexts.
+
+For each member, your credentials create a service account with the access
+KubeFed needs (namespace, ServiceAccount, token Secret, RBAC); only that
+account's token is stored on the host, with a KubeFedCluster that points at the
+member. Your own credentials (including exec plugins such as
+gke-gcloud-auth-plugin or aws eks get-token) never leave your machine.
+
+Every check runs before anything is written; if a step fails, what this run
+created is removed again from both clusters. Joining a cluster again updates
+what changed and reports "unchanged" otherwise.`,
+		Example: `  # Join two clusters in one go
+  kubectl openmcp join cluster1 cluster2
+
+  # Join a context under another name, through a NATed API address, and wait until Ready
+  kubectl openmcp join gke_proj_asia-northeast3_c1 --cluster-name seoul --api-endpoint https://203.0.113.10:6443 --wait
+
+  # Show what would be created, token redacted
+  kubectl openmcp join cluster1 --dry-run=client -o yaml`,
+		Args:              cli.MinArgs(1),
+		ValidArgsFunction: completeContexts(root),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(root, cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.ClusterName, "cluster-name", "", "Name of the cluster in the federation (default: the context name); only with one context")
+	f.StringVar(&o.APIEndpoint, "api-endpoint", "", "API server URL the host should use to reach the member (NAT, port-forward, public IP), instead of the context's server")
+	f.BoolVar(&o.Overwrite, "overwrite", false, "Replace a joined cluster of the same name that has another endpoint")
+	f.DurationVar(&o.Wait, "wait", 0, "Wait until KubeFed reports the cluster Ready (--wait alone waits 2m)")
+	f.Lookup("wait").NoOptDefVal = "2m"
+	f.DurationVar(&o.TokenTimeout, "token-timeout", 30*time.Second, "How long to wait for the member's token controller to issue the service-account token")
+	f.StringVar(&o.Platform, "platform", "", "Platform label for the KubeFedCluster (gke, eks, aks, openstack, ...); detected from the server version when empty")
+	cmdutil.AddDryRunFlag(cmd)
+	o.PrintFlags.AddFlags(cmd)
+	return cmd
+}
+
+// Complete resolves contexts and connects to the host and the members.
+func (o *JoinOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+	o.Contexts = args
+	var err error
+	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	if o.ClusterName != "" && len(args) > 1 {
+		return cli.Usagef("--cluster-name %q names one cluster, but %d contexts were given: join them one at a time", o.ClusterName, len(args))
+	}
+	if o.APIEndpoint != "" && len(args) > 1 {
+		return cli.Usagef("--api-endpoint is the address of one cluster, but %d contexts were given: join them one at a time", len(args))
+	}
+	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != "" {
+		if o.DryRun == cmdutil.DryRunNone {
+			return cli.Usagef("-o %s prints what --dry-run would create; add --dry-run=client or --dry-run=server", *o.PrintFlags.OutputFormat)
+		}
+		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+			return &cli.UsageError{Err: err}
+		}
+	}
+	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
+	seen := map[string]bool{}
+	for _, c := range args {
+		if err := o.kc.CheckContext(c); err != nil {
+			return err
+		}
+		if seen[c] {
+			return cli.Usagef("context %q given twice", c)
+		}
+		seen[c] = true
+	}
+	if o.host, err = resolveHost(cmd, o.kc); err != nil {
+		return err
+	}
+	o.members = map[string]*federation.Cluster{}
+	for _, c := range args {
+		if o.members[c], err = connect(o.kc, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks the names and flags before any request.
+func (o *JoinOptions) Validate() error {
+	for _, c := range o.Contexts {
+		if err := federation.ValidateClusterName(o.clusterName(c)); err != nil {
+			if o.ClusterName == "" {
+				return cli.Usagef("%v; context names like that need --cluster-name", err)
+			}
+			return &cli.UsageError{Err: err}
+		}
+	}
+	if o.APIEndpoint != "" {
+		if err := federation.ValidateAPIEndpoint(o.APIEndpoint); err != nil {
+			return &cli.UsageError{Err: err}
+		}
+	}
+	if o.Wait < 0 || o.TokenTimeout <= 0 {
+		return cli.Usagef("--wait and --token-timeout must be positive durations")
+	}
+	return nil
+}
+
+func (o *JoinOptions) clusterName(context string) string {
+	if o.ClusterName != "" {
+		return o.ClusterName
+	}
+	return context
+}
+
+func (o *JoinOptions) request(context string) federation.JoinRequest {
+	dry := federation.DryRunNone
+	switch o.DryRun {
+	case cmdutil.DryRunClient:
+		dry = federation.DryRunClient
+	case cmdutil.DryRunServer:
+		dry = federation.DryRunServer
+	}
+	return federation.JoinRequest{
+		Host:             o.host.Cluster,
+		HostName:         o.host.Context,
+		Member:           o.members[context],
+		ClusterName:      o.clusterName(context),
+		KubeFedNamespace: o.host.Namespace,
+		APIEndpoint:      o.APIEndpoint,
+		Overwrite:        o.Overwrite,
+		DryRun:           dry,
+		TokenTimeout:     o.TokenTimeout,
+	}
+}
+
+// Run checks every member, then joins them in parallel.
+func (o *JoinOptions) Run(ctx context.Context) error {
+	// All checks first: one bad member means no member is touched.
+	checks := fleet.FanOut(ctx, o.Contexts, 16, 0, func(ctx context.Context, c string) (*federation.Preflight, error) {
+		return federation.Check(ctx, o.request(c))
+	})
+	failed := false
+	for _, r := range checks {
+		if r.Err != nil {
+			fmt.Fprintf(o.ErrOut, "%s %s: %v\n", cli.Bad("error:"), o.clusterName(r.Cluster), r.Err)
+			failed = true
+		}
+		if r.Err == nil && r.Value.Endpoint.Insecure {
+			cli.Warnf(o.ErrOut, "context %q skips TLS verification: the host will not verify %s either (disabledTLSValidations: [\"*\"])", r.Cluster, r.Value.Endpoint.APIEndpoint)
+		}
+	}
+	if failed {
+		fmt.Fprintln(o.ErrOut, "nothing was changed")
+		return &cli.SilentError{Code: cli.ExitError}
+	}
+	results := fleet.FanOut(ctx, o.Contexts, 16, 0, func(ctx context.Context, c string) (*federation.JoinResult, error) {
+		req := o.request(c)
+		req.Labels = o.platformLabel(c)
+		return federation.Join(ctx, req)
+	})
+	if o.DryRun != cmdutil.DryRunNone {
+		return o.printDryRun(results)
+	}
+	for _, r := range results {
+		name := o.clusterName(r.Cluster)
+		if r.Err != nil {
+			fmt.Fprintf(o.ErrOut, "%s cluster %s not joined: %v (nothing of this join was left behind)\n", cli.Bad("error:"), name, r.Err)
+			failed = true
+			continue
+		}
+		verb := cli.Good("joined")
+		if !r.Value.Changed() {
+			verb = "unchanged"
+		}
+		fmt.Fprintf(o.Out, "cluster/%s %s (host %q, endpoint %s, %s)\n", name, verb, o.host.Context, r.Value.Endpoint, summarize(r.Value.Steps, r.Value.Elapsed))
+	}
+	if o.Wait > 0 && !failed {
+		if err := o.waitReady(ctx); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return &cli.SilentError{Code: cli.ExitError}
+	}
+	return nil
+}
+
+func summarize(steps []federation.Step, elapsed time.Duration) string {
+	counts := map[federation.Outcome]int{}
+	for _, s := range steps {
+		counts[s.Outcome]++
+	}
+	var parts []string
+	for _, k := range []federation.Outcome{federation.Created, federation.Configured, federation.Unchanged} {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		}
+	}
+	return fmt.Sprintf("%s objects, %s", strings.Join(parts, ", "), elapsed.Round(time.Millisecond))
+}
+
+func (o *JoinOptions) printDryRun(results []fleet.Result[*federation.JoinResult]) error {
+	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List"}}
+	failed := false
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(o.ErrOut, "%s %s: %v\n", cli.Bad("error:"), o.clusterName(r.Cluster), r.Err)
+			failed = true
+			continue
+		}
+		for _, obj := range r.Value.Objects {
+			// Which cluster each object is for: a List cannot say otherwise.
+			ann := obj.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			side := o.host.Context
+			if obj.GetKind() != "KubeFedCluster" && !(obj.GetKind() == "Secret" && obj.GetNamespace() == o.host.Namespace && strings.HasSuffix(obj.GetName(), "-kubefed-token")) {
+				side = r.Cluster
+			}
+			ann[fleet.ClusterAnnotation] = side
+			obj.SetAnnotations(ann)
+			list.Items = append(list.Items, *obj)
+		}
+		if o.printer == nil {
+			fmt.Fprintf(o.Out, "cluster/%s joined (dry run: %d objects)\n", o.clusterName(r.Cluster), len(r.Value.Objects))
+		}
+	}
+	if o.printer != nil {
+		if err := o.printer.PrintObj(list, o.Out); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return &cli.SilentError{Code: cli.ExitError}
+	}
+	return nil
+}
+
+// platformLabel is the KubeFedCluster's platform label, as omcpctl set it.
+func (o *JoinOptions) platformLabel(context string) map[string]string {
+	p := o.Platform
+	if p == "" {
+		if v, err := o.members[context].Client.Discovery().ServerVersion(); err == nil {
+			p = platformOf(v.GitVersion)
+		}
+	}
+	if p == "" {
+		return nil
+	}
+	return map[string]string{fleet.PlatformLabel: p}
+}
+
+// platformOf recognises managed Kubernetes from its version string.
+func platformOf(gitVersion string) string {
+	switch {
+	case strings.Contains(gitVersion, "-gke."):
+		return "gke"
+	case strings.Contains(gitVersion, "-eks-"):
+		return "eks"
+	case strings.Contains(gitVersion, "+k3s"):
+		return "k3s"
+	}
+	return ""
+}
+
+// waitReady watches the KubeFedClusters until all report Ready=True.
+func (o *JoinOptions) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, o.Wait)
+	defer cancel()
+	pending := map[string]bool{}
+	for _, c := range o.Contexts {
+		pending[o.clusterName(c)] = true
+	}
+	fmt.Fprintf(o.ErrOut, "waiting up to %s for KubeFed to report %d cluster(s) Ready...\n", o.Wait, len(pending))
+	kfcs := o.host.Cluster.Dynamic.Resource(fleet.KubeFedClusters).Namespace(o.host.Namespace)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	last := map[string]string{}
+	for {
+		list, err := kfcs.List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for _, item := range list.Items {
+				if !pending[item.GetName()] {
+					continue
+				}
+				m := fleet.Member{Name: item.GetName()}
+				st := readyOf(&item)
+				if st != last[m.Name] {
+					fmt.Fprintf(o.ErrOut, "  cluster/%s Ready=%s\n", m.Name, st)
+					last[m.Name] = st
+				}
+				if st == "True" {
+					delete(pending, m.Name)
+				}
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			names := make([]string, 0, len(pending))
+			for n := range pending {
+				names = append(names, n)
+			}
+			return fmt.Errorf("joined, but KubeFed did not report %s Ready within %s (is the KubeFed controller running? see `kubectl openmcp clusters`)", strings.Join(names, ", "), o.Wait)
+		case <-tick.C:
+		}
+	}
+}
+
+func readyOf(obj *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Ready" {
+			if s, ok := m["status"].(string); ok {
+				return s
+			}
+		}
+	}
+	return "Unknown"
+}

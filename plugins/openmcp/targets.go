@@ -1,0 +1,92 @@
+package openmcp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+)
+
+type genericRESTGetter = genericclioptions.RESTClientGetter
+
+// targetChoice is which clusters a fan-out command reads.
+type targetChoice struct {
+	All           bool
+	Clusters      []string
+	IncludeHost   bool
+	Timeout       time.Duration
+	UseFederation bool
+	ErrOut        io.Writer
+}
+
+// resolveTargets lists the host's members, keeps the chosen ones, and pairs
+// each with the user's context for it (or, when asked, KubeFed's token).
+func resolveTargets(ctx context.Context, root *cli.Root, cmd *cobra.Command, choice targetChoice) ([]target, error) {
+	kc := fleet.NewKubeconfig(root.ConfigFlags)
+	host, err := resolveHost(cmd, kc)
+	if err != nil {
+		return nil, err
+	}
+	withTimeout := func(c *rest.Config) *rest.Config {
+		c.Timeout = choice.Timeout
+		return c
+	}
+	var targets []target
+	if choice.IncludeHost {
+		targets = append(targets, target{Cluster: host.Context, Getter: kc.For(host.Context).WithWrapConfigFn(withTimeout)})
+	}
+	if !choice.All && len(choice.Clusters) == 0 {
+		return targets, nil
+	}
+	listCtx, cancel := context.WithTimeout(ctx, choice.Timeout)
+	defer cancel()
+	members, err := fleet.ListMembers(listCtx, host.Cluster.Dynamic, host.Namespace, kc)
+	if err != nil {
+		return nil, err
+	}
+	if members, err = fleet.Select(members, choice.Clusters); err != nil {
+		return nil, err
+	}
+	if choice.UseFederation {
+		fmt.Fprintf(choice.ErrOut, "Reaching %d member(s) with the federation's service-account tokens from host %q, not your own credentials.\n", len(members), host.Context)
+	}
+	cacheDir := filepath.Join(homeCacheDir(root), "openmcp")
+	for _, m := range members {
+		switch {
+		case choice.UseFederation:
+			cfg, err := fleet.FederationConfig(ctx, host.Cluster.Client, host.Namespace, m)
+			if err != nil {
+				return nil, err
+			}
+			targets = append(targets, target{Cluster: m.Name, Getter: fleet.NewConfigGetter(withTimeout(cfg), cacheDir)})
+		case m.Context == "":
+			cli.Warnf(choice.ErrOut, "cluster %s: no kubeconfig context reaches it (add a context named %q, or pass --use-federation-credentials); skipped", m.Name, m.Name)
+		default:
+			if kc.InsecureContext(m.Context) {
+				cli.Warnf(choice.ErrOut, "context %q skips TLS verification", m.Context)
+			}
+			targets = append(targets, target{Cluster: m.Name, Getter: kc.For(m.Context).WithWrapConfigFn(withTimeout)})
+		}
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no member clusters to read: host %q has no KubeFedClusters in %s that your kubeconfig reaches", host.Context, host.Namespace)
+	}
+	return targets, nil
+}
+
+func homeCacheDir(root *cli.Root) string {
+	if root.ConfigFlags.CacheDir != nil && *root.ConfigFlags.CacheDir != "" {
+		return *root.ConfigFlags.CacheDir
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".kube", "cache")
+}

@@ -1,0 +1,147 @@
+package openmcp
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+)
+
+// UnjoinOptions are the options of `kubectl openmcp unjoin`.
+type UnjoinOptions struct {
+	Clusters []string
+	Force    bool
+	Wait     time.Duration
+	DryRun   cmdutil.DryRunStrategy
+
+	kc   *fleet.Kubeconfig
+	host *hostTarget
+	genericiooptions.IOStreams
+}
+
+// NewCmdUnjoin is `kubectl openmcp unjoin`.
+func NewCmdUnjoin(root *cli.Root) *cobra.Command {
+	o := &UnjoinOptions{IOStreams: root.Streams}
+	cmd := &cobra.Command{
+		Use:   "unjoin CLUSTER [CLUSTER...]",
+		Short: "Remove clusters from the federation",
+		Long: `Remove member clusters from the federation: exactly what join created.
+
+On the host: the KubeFedCluster and its token Secret. On the member: the RBAC,
+ServiceAccount and token Secret join made, and the KubeFed namespace if join
+created it and nothing else lives in it (never when the member is the host).
+The member is reached through the context of the same name, or the one it was
+joined from. --force removes the host side when the member is gone for good.`,
+		Example: `  # Remove cluster2 from the federation
+  kubectl openmcp unjoin cluster2
+
+  # The member was deleted: clean up the host only
+  kubectl openmcp unjoin cluster2 --force`,
+		Args:              cli.MinArgs(1),
+		ValidArgsFunction: completeJoinedClusters(root),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(root, cmd, args); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.Force, "force", false, "Remove the host side even if the member cannot be reached")
+	cmd.Flags().DurationVar(&o.Wait, "wait", 0, "Wait until the objects are gone (--wait alone waits 2m)")
+	cmd.Flags().Lookup("wait").NoOptDefVal = "2m"
+	cmdutil.AddDryRunFlag(cmd)
+	return cmd
+}
+
+func (o *UnjoinOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+	o.Clusters = args
+	var err error
+	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	for _, c := range args {
+		if err := federation.ValidateClusterName(c); err != nil {
+			return &cli.UsageError{Err: err}
+		}
+	}
+	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
+	o.host, err = resolveHost(cmd, o.kc)
+	return err
+}
+
+func (o *UnjoinOptions) Run(ctx context.Context) error {
+	members, err := fleet.ListMembers(ctx, o.host.Cluster.Dynamic, o.host.Namespace, o.kc)
+	if err != nil {
+		return err
+	}
+	byName := map[string]fleet.Member{}
+	for _, m := range members {
+		byName[m.Name] = m
+	}
+	results := fleet.FanOut(ctx, o.Clusters, 16, 0, func(ctx context.Context, name string) (*federation.UnjoinResult, error) {
+		req := federation.UnjoinRequest{
+			Host: o.host.Cluster, ClusterName: name, KubeFedNamespace: o.host.Namespace,
+			Force: o.Force, Wait: o.Wait, DryRun: o.DryRun != cmdutil.DryRunNone,
+		}
+		if m, ok := byName[name]; ok && m.Context != "" {
+			c, err := connect(o.kc, m.Context)
+			if err != nil {
+				return nil, err
+			}
+			req.Member = c
+		}
+		return federation.Unjoin(ctx, req)
+	})
+	failed := false
+	suffix := ""
+	if o.DryRun != cmdutil.DryRunNone {
+		suffix = " (dry run)"
+	}
+	for _, r := range results {
+		if r.Value != nil {
+			for _, w := range r.Value.Warnings {
+				cli.Warnf(o.ErrOut, "%s: %s", r.Cluster, w)
+			}
+		}
+		if r.Err != nil {
+			fmt.Fprintf(o.ErrOut, "%s cluster %s: %v\n", cli.Bad("error:"), r.Cluster, r.Err)
+			failed = true
+			continue
+		}
+		fmt.Fprintf(o.Out, "cluster/%s unjoined (%d objects deleted)%s\n", r.Cluster, len(r.Value.Steps), suffix)
+	}
+	if failed {
+		return &cli.SilentError{Code: cli.ExitError}
+	}
+	return nil
+}
+
+// completeJoinedClusters completes the names of the host's KubeFedClusters.
+func completeJoinedClusters(root *cli.Root) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		kc := fleet.NewKubeconfig(root.ConfigFlags)
+		host, err := resolveHost(cmd, kc)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		list, err := host.Cluster.Dynamic.Resource(fleet.KubeFedClusters).Namespace(host.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var names []string
+		for _, i := range list.Items {
+			names = append(names, i.GetName())
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}

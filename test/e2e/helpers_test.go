@@ -1,0 +1,62 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
+)
+
+// kubectl is the kubectl `make tools` builds (v1.37), not whatever the machine has.
+func kubectl() string { return filepath.Join(sandbox.DefaultBinDir(), "kubectl") }
+
+// waitClusterReady waits until the KubeFed controller reports the cluster's
+// Ready condition as want.
+func waitClusterReady(t *testing.T, fed *sandbox.Federation, name, want string, timeout time.Duration) *unstructured.Unstructured {
+	t.Helper()
+	var last *unstructured.Unstructured
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		obj, err := fed.Host.Dynamic.Resource(fleet.KubeFedClusters).Namespace(sandbox.KubeFedNamespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		last = obj
+		return conditionStatus(obj, "Ready") == want, nil
+	})
+	if err != nil {
+		t.Fatalf("KubeFedCluster %s not Ready=%s after %s; last status: %v", name, want, timeout, last)
+	}
+	return last
+}
+
+func conditionStatus(obj *unstructured.Unstructured, typ string) string {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == typ {
+			s, _ := m["status"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+func lines(s string) []string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func unstructuredString(obj *unstructured.Unstructured, fields ...string) (string, bool, error) {
+	return unstructured.NestedString(obj.Object, fields...)
+}

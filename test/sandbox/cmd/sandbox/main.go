@@ -1,0 +1,119 @@
+// Command sandbox starts and stops a local federation for people (make
+// sandbox / make sandbox-down); tests use the sandbox package directly.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
+)
+
+const stateFile = "sandbox.json"
+
+type state struct {
+	Kubeconfig string         `json:"kubeconfig"`
+	Processes  map[string]int `json:"processes"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: sandbox up|down [--dir DIR] [--members N] [--kubefed] [--metallb cluster1,...] [--exec-contexts]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet("sandbox", flag.ExitOnError)
+	dir := fs.String("dir", ".sandbox", "folder for the sandbox's certificates, data, logs and kubeconfig")
+	members := fs.Int("members", 2, "number of member clusters")
+	kubefed := fs.Bool("kubefed", true, "run the KubeFed controller manager on the host")
+	metallb := fs.String("metallb", "cluster1", "members that get MetalLB's CRDs (comma-separated, empty for none)")
+	execContexts := fs.Bool("exec-contexts", false, "add <member>-exec contexts that use an exec credential plugin")
+	_ = fs.Parse(os.Args[2:])
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		fail(err)
+	}
+	switch os.Args[1] {
+	case "up":
+		err = up(abs, *members, *kubefed, *metallb, *execContexts)
+	case "down":
+		err = down(abs)
+	default:
+		err = fmt.Errorf("unknown verb %q: use up or down", os.Args[1])
+	}
+	if err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintf(os.Stderr, "error: %v\n", err)
+	os.Exit(1)
+}
+
+func up(dir string, members int, kubefed bool, metallb string, execContexts bool) error {
+	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
+		return fmt.Errorf("a sandbox already runs in %s: stop it with `make sandbox-down`", dir)
+	}
+	var metallbMembers []string
+	if metallb != "" {
+		metallbMembers = strings.Split(metallb, ",")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	f, err := sandbox.Launch(ctx, sandbox.Options{
+		Members: members, KubeFed: kubefed, MetalLBCRDs: metallbMembers, ExecContexts: execContexts,
+		Dir: dir, Detached: true,
+		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
+	})
+	if err != nil {
+		return err
+	}
+	st := state{Kubeconfig: f.Kubeconfig, Processes: f.Processes()}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, stateFile), b, 0o600); err != nil {
+		f.Stop()
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "sandbox: host %q and %d members running (%s); logs in %s\n", sandbox.HostName, members, time.Since(start).Round(time.Millisecond), dir)
+	fmt.Printf("export KUBECONFIG=%s\n", f.Kubeconfig)
+	return nil
+}
+
+func down(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "sandbox: nothing runs in %s\n", dir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("%s: %w", stateFile, err)
+	}
+	for name, pid := range st.Processes {
+		// Each component leads its own process group.
+		if err := syscall.Kill(-pid, syscall.SIGTERM); err == nil {
+			fmt.Fprintf(os.Stderr, "sandbox: stopped %s (pid %d)\n", name, pid)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range st.Processes {
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	return os.RemoveAll(dir)
+}
