@@ -5,6 +5,9 @@ import "github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 // addCommands lists the subcommands by help group; each lives in its own file.
 func addCommands(root *cli.Root) {
 	addHostFlags(root)
-	root.AddCommands(cli.GroupFederation, NewCmdJoin(root), NewCmdUnjoin(root))
-	root.AddCommands(cli.GroupResources, NewCmdGet(root))
+	root.AddCommands(cli.GroupFederation, NewCmdJoin(root), NewCmdUnjoin(root), NewCmdClusters(root))
+	root.AddCommands(cli.GroupFederation, NewCmdLabel(root), NewCmdMetalLB(root))
+	root.AddCommands(cli.GroupResources, NewCmdGet(root), NewCmdStatus(root))
+	root.AddCommands(cli.GroupResources, NewCmdPlace(root), NewCmdEnable(root), NewCmdDisable(root), NewCmdPolicy(root))
+	root.AddCommands(cli.GroupTrouble, NewCmdCheck(root))
 }

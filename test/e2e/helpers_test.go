@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,3 +61,38 @@ func lines(s string) []string {
 func unstructuredString(obj *unstructured.Unstructured, fields ...string) (string, bool, error) {
 	return unstructured.NestedString(obj.Object, fields...)
 }
+
+// parseTable reads a kubectl-style table by the header's column positions, so
+// cells with spaces ("cpu: 10%/50%") and headers like "KUBERNETES VERSION" stay whole.
+func parseTable(t *testing.T, out string) []map[string]string {
+	t.Helper()
+	rows := lines(out)
+	if len(rows) == 0 {
+		t.Fatalf("no table in %q", out)
+	}
+	header := rows[0]
+	var starts []int
+	var names []string
+	for _, loc := range headerCell.FindAllStringIndex(header, -1) {
+		starts = append(starts, loc[0])
+		names = append(names, header[loc[0]:loc[1]])
+	}
+	var table []map[string]string
+	for _, r := range rows[1:] {
+		row := map[string]string{}
+		for i, s := range starts {
+			end := len(r)
+			if i+1 < len(starts) && starts[i+1] < end {
+				end = starts[i+1]
+			}
+			if s < len(r) {
+				row[names[i]] = strings.TrimSpace(r[s:end])
+			}
+		}
+		table = append(table, row)
+	}
+	return table
+}
+
+// A header cell is words joined by single spaces; columns are apart by two or more.
+var headerCell = regexp.MustCompile(`\S+(?: \S+)*`)

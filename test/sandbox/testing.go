@@ -42,7 +42,7 @@ func Start(t TB, opts Options) *Federation {
 	t.Cleanup(func() {
 		f.Stop()
 		if t.Failed() {
-			t.Logf("sandbox kept in %s; component logs:\n%s", f.Dir, f.LogTails(20))
+			t.Logf("sandbox kept in %s; component logs:\n%s", f.Dir, f.LogTails(10))
 			return
 		}
 		if opts.Dir == "" {

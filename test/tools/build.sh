@@ -30,7 +30,10 @@ build() {
   if (( fresh )); then echo "tools: ${outs[*]} up to date"; return; fi
   echo "tools: building ${outs[*]} (test/tools/$dir)..."
   local start=$SECONDS
-  (cd "test/tools/$dir" && go build -trimpath -ldflags "$ldflags" -o "$bin/" "${pkgs[@]}")
+  local out="$bin/"
+  # One package: name the binary (etcd's main package would be called "server").
+  (( ${#pkgs[@]} == 1 )) && out="$bin/${outs[0]}"
+  (cd "test/tools/$dir" && go build -trimpath -ldflags "$ldflags" -o "$out" "${pkgs[@]}")
   for o in "${outs[@]}"; do echo "$key" > "$bin/.$o.key"; done
   echo "tools: built ${outs[*]} in $((SECONDS - start))s"
 }

@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
+)
+
+// webApp puts a Deployment "web" with its HPA into a member.
+func webApp(t *testing.T, c *sandbox.Cluster, ns string, replicas, maxPods int32) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "web"}
+	_, err := c.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx"}}},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: labels},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			MinReplicas:    ptr.To(int32(1)),
+			MaxReplicas:    maxPods,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To(int32(50))},
+			}}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFederatedTablesAndStatus(t *testing.T) {
+	fed := sandbox.Start(t, sandbox.Options{Members: 2, KubeFed: true})
+	if res := fed.OpenMCP(t, "join", "cluster1", "cluster2", "--wait=60s"); res.Code != 0 {
+		t.Fatalf("join: exit %d: %s", res.Code, res.Stderr)
+	}
+	fed.Member("cluster1").CreateNodes(t,
+		sandbox.Node{Name: "c1-master", Roles: []string{"control-plane"}, CPU: "4", Memory: "8Gi", Ready: true},
+		sandbox.Node{Name: "c1-worker", Roles: []string{"worker"}, CPU: "8", Memory: "16Gi", Ready: true})
+	webApp(t, fed.Member("cluster1"), "openmcp", 3, 10)
+	webApp(t, fed.Member("cluster2"), "openmcp", 5, 7)
+
+	t.Run("clusters", func(t *testing.T) {
+		res := fed.OpenMCP(t, "clusters", "-o", "wide")
+		if res.Code != 0 {
+			t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+		}
+		rows := lines(res.Stdout)
+		header := strings.Fields(rows[0])
+		want := []string{"NAME", "READY", "REGION", "ZONE", "KUBERNETES", "VERSION", "NODES", "ENDPOINT", "AGE", "PLATFORM", "CPU", "MEMORY"}
+		if strings.Join(header, " ") != strings.Join(want, " ") {
+			t.Errorf("header %q, want %q", header, want)
+		}
+		if len(rows) != 3 || !strings.HasPrefix(rows[1], "cluster1 ") || !strings.HasPrefix(rows[2], "cluster2 ") {
+			t.Fatalf("rows:\n%s", res.Stdout)
+		}
+		c1 := parseTable(t, res.Stdout)[0]
+		if c1["READY"] != "True" || c1["NODES"] != "2" || c1["CPU"] != "12" || c1["MEMORY"] != "24.0Gi" {
+			t.Errorf("cluster1 row %v: want Ready True, 2 nodes, 12 CPUs, 24.0Gi", c1)
+		}
+		if !strings.HasPrefix(c1["KUBERNETES VERSION"], "v1.37") {
+			t.Errorf("cluster1 Kubernetes version %q", c1["KUBERNETES VERSION"])
+		}
+	})
+
+	t.Run("get hpa in one table", func(t *testing.T) {
+		res := fed.OpenMCP(t, "get", "hpa", "--all-clusters", "-A")
+		if res.Code != 0 {
+			t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+		}
+		rows := lines(res.Stdout)
+		header := strings.Fields(rows[0])
+		want := []string{"NAMESPACE", "NAME", "CLUSTER", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"}
+		if strings.Join(header, " ") != strings.Join(want, " ") {
+			t.Errorf("header %v, want %v", header, want)
+		}
+		if len(rows) != 3 {
+			t.Fatalf("want 2 rows:\n%s", res.Stdout)
+		}
+		table := parseTable(t, res.Stdout)
+		for i, c := range []struct{ cluster, max, replicas string }{{"cluster1", "10", "3"}, {"cluster2", "7", "5"}} {
+			r := table[i]
+			if r["NAMESPACE"] != "openmcp" || r["NAME"] != "web" || r["CLUSTER"] != c.cluster || r["REFERENCE"] != "Deployment/web" || r["MAXPODS"] != c.max || !strings.HasSuffix(r["TARGETS"], "/50%") {
+				t.Errorf("row %d %v: want openmcp web %s Deployment/web, targets .../50%%, max %s", i+1, r, c.cluster, c.max)
+			}
+		}
+	})
+
+	t.Run("get -o json is one List naming clusters", func(t *testing.T) {
+		res := fed.OpenMCP(t, "get", "deploy,hpa", "-n", "openmcp", "--all-clusters", "-o", "json")
+		if res.Code != 0 {
+			t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+		}
+		var list unstructured.UnstructuredList
+		if err := list.UnmarshalJSON([]byte(res.Stdout)); err != nil {
+			t.Fatalf("not one List: %v\n%s", err, res.Stdout)
+		}
+		got := map[string]string{}
+		for _, it := range list.Items {
+			got[it.GetKind()+"/"+it.GetAnnotations()[fleet.ClusterAnnotation]] = it.GetName()
+		}
+		for _, k := range []string{"Deployment/cluster1", "Deployment/cluster2", "HorizontalPodAutoscaler/cluster1", "HorizontalPodAutoscaler/cluster2"} {
+			if got[k] != "web" {
+				t.Errorf("List lacks %s (got %v)", k, got)
+			}
+		}
+	})
+
+	t.Run("status of an OpenMCPDeployment", func(t *testing.T) {
+		ctx := context.Background()
+		odeploy := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "openmcp.k8s.io/v1alpha1", "kind": "OpenMCPDeployment",
+			"metadata": map[string]any{"name": "web", "namespace": "openmcp"},
+			"spec":     map[string]any{"replicas": int64(8), "labels": map[string]any{"app": "web"}},
+		}}
+		kind, _ := openmcp.KindByName("odeploy")
+		created, err := fed.Host.Dynamic.Resource(kind.GVR()).Namespace("openmcp").Create(ctx, odeploy, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What OpenMCP's scheduler would write.
+		_ = unstructured.SetNestedField(created.Object, map[string]any{"cluster1": int64(3), "cluster2": int64(5)}, "status", "clusterMaps")
+		_ = unstructured.SetNestedField(created.Object, int64(8), "status", "replicas")
+		if _, err := fed.Host.Dynamic.Resource(kind.GVR()).Namespace("openmcp").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		res := fed.OpenMCP(t, "status", "odeploy/web", "-n", "openmcp")
+		if res.Code != 0 {
+			t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+		}
+		rows := lines(res.Stdout)
+		if len(rows) != 5 {
+			t.Fatalf("want title, header, 2 rows and verdict:\n%s", res.Stdout)
+		}
+		if h := strings.Join(strings.Fields(rows[1]), " "); h != "CLUSTER PLANNED DESIRED READY AVAILABLE UP-TO-DATE" {
+			t.Errorf("header %q", h)
+		}
+		c1, c2 := strings.Fields(rows[2]), strings.Fields(rows[3])
+		if c1[0] != "cluster1" || c1[1] != "3" || c1[2] != "3" || c2[0] != "cluster2" || c2[1] != "5" || c2[2] != "5" {
+			t.Errorf("rows %q / %q: want planned = desired 3 and 5", rows[2], rows[3])
+		}
+		// No kubelet runs here, so no replica is ready: the verdict must say so.
+		if rows[4] != "0/8 replicas ready in 2 clusters" {
+			t.Errorf("verdict %q", rows[4])
+		}
+	})
+
+	t.Run("member RBAC forbids one cluster", func(t *testing.T) {
+		ctx := context.Background()
+		// "viewer" may read the host's KubeFedClusters and cluster1's HPAs, nothing on cluster2.
+		grant := func(c *sandbox.Cluster, rules []rbacv1.PolicyRule) {
+			_, err := c.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "viewer"}, Rules: rules}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "viewer"},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "viewer"},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "viewer"}},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		grant(fed.Host, []rbacv1.PolicyRule{{APIGroups: []string{"core.kubefed.io"}, Resources: []string{"kubefedclusters"}, Verbs: []string{"get", "list"}}})
+		grant(fed.Member("cluster1"), []rbacv1.PolicyRule{{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: []string{"get", "list"}}})
+		var res sandbox.Result
+		for range 50 { // RBAC reaches the authorizer's cache within moments
+			res = fed.OpenMCP(t, "get", "hpa", "--all-clusters", "-A", "--as", "viewer")
+			if strings.Contains(res.Stdout, "cluster1") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if res.Code != 1 {
+			t.Errorf("exit %d, want 1", res.Code)
+		}
+		if !strings.Contains(res.Stdout, "cluster1") || strings.Contains(res.Stdout, "cluster2") {
+			t.Errorf("want cluster1's rows only:\n%s", res.Stdout)
+		}
+		if !strings.Contains(res.Stderr, "cluster cluster2") || !strings.Contains(res.Stderr, "forbidden") || strings.Count(res.Stderr, "\n") != 1 {
+			t.Errorf("want one warning naming cluster2 as forbidden, got %q", res.Stderr)
+		}
+	})
+
+	t.Run("a stopped member", func(t *testing.T) {
+		fed.Member("cluster2").StopCluster()
+		start := time.Now()
+		res := fed.OpenMCP(t, "get", "hpa", "--all-clusters", "-A", "--cluster-timeout", "5s")
+		elapsed := time.Since(start)
+		if res.Code != 1 {
+			t.Errorf("exit %d, want 1", res.Code)
+		}
+		if !strings.Contains(res.Stdout, "cluster1") || strings.Contains(res.Stdout, "cluster2") {
+			t.Errorf("want cluster1's rows only:\n%s", res.Stdout)
+		}
+		if !strings.Contains(res.Stderr, "cluster cluster2") {
+			t.Errorf("no warning naming cluster2: %q", res.Stderr)
+		}
+		if elapsed > 8*time.Second {
+			t.Errorf("took %s with --cluster-timeout 5s", elapsed)
+		}
+		_ = json.Valid
+	})
+}
