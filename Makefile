@@ -36,8 +36,11 @@ test: lint tools build ## Everything CI runs
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
+demo: ## The main job: the OpenMCP guide end to end on a local sandbox federation
+	./test/demo/demo.sh
+
 sandbox: tools build ## Start a host and two members, leave them running
-	$(GO) run ./test/sandbox/cmd/sandbox up --dir .sandbox --members 2
+	$(GO) run ./test/sandbox/cmd/sandbox up --dir .sandbox --members 2 --demo-nodes
 
 sandbox-down: ## Stop the sandbox
 	$(GO) run ./test/sandbox/cmd/sandbox down --dir .sandbox

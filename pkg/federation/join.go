@@ -63,6 +63,8 @@ type JoinRequest struct {
 	Overwrite        bool   // replace a cluster of that name with another endpoint
 	DryRun           DryRun
 	TokenTimeout     time.Duration
+	// Checked is the result of Check when the caller already ran it.
+	Checked *Preflight
 	// Labels go on the KubeFedCluster (platform, ...); region and zone are
 	// the topology step's, so a re-join without them keeps them.
 	Labels map[string]string
@@ -248,9 +250,11 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 	start := time.Now()
 	res = &JoinResult{ClusterName: req.ClusterName}
 	defer func() { res.Elapsed = time.Since(start) }()
-	pre, err := Check(ctx, req)
-	if err != nil {
-		return res, err
+	pre := req.Checked
+	if pre == nil {
+		if pre, err = Check(ctx, req); err != nil {
+			return res, err
+		}
 	}
 	res.Endpoint, res.Insecure = pre.Endpoint.APIEndpoint, pre.Endpoint.Insecure
 	names := NamesFor(req.ClusterName, req.HostName)

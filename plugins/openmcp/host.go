@@ -59,6 +59,9 @@ func connect(kc *fleet.Kubeconfig, context string) (*federation.Cluster, error) 
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultClusterTimeout
 	}
+	// client-go's default of 5 requests a second made a two-member join wait
+	// on its own rate limiter for most of a second; kubectl allows more too.
+	cfg.QPS, cfg.Burst = 50, 100
 	return federation.NewCluster(context, cfg)
 }
 

@@ -201,8 +201,13 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.ErrOut, "nothing was changed")
 		return &cli.SilentError{Code: cli.ExitError}
 	}
+	checked := map[string]*federation.Preflight{}
+	for _, r := range checks {
+		checked[r.Cluster] = r.Value
+	}
 	results := fleet.FanOut(ctx, o.Contexts, 16, 0, func(ctx context.Context, c string) (*federation.JoinResult, error) {
 		req := o.request(c)
+		req.Checked = checked[c]
 		req.Labels = o.platformLabel(c)
 		return federation.Join(ctx, req)
 	})

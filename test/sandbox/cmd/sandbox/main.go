@@ -36,6 +36,8 @@ func main() {
 	kubefed := fs.Bool("kubefed", true, "run the KubeFed controller manager on the host")
 	metallb := fs.String("metallb", "cluster1", "members that get MetalLB's CRDs (comma-separated, empty for none)")
 	execContexts := fs.Bool("exec-contexts", false, "add <member>-exec contexts that use an exec credential plugin")
+	demoNodes := fs.Bool("demo-nodes", false, "create a control-plane and a worker node in each member (no kubelet runs: API objects only)")
+	mcks := fs.String("mcks", "", "with --demo-nodes: the member that gets nodes from three clouds, as an MCKS cluster has")
 	_ = fs.Parse(os.Args[2:])
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
@@ -43,7 +45,7 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "up":
-		err = up(abs, *members, *kubefed, *metallb, *execContexts)
+		err = up(abs, *members, *kubefed, *metallb, *execContexts, *demoNodes, *mcks)
 	case "down":
 		err = down(abs)
 	default:
@@ -59,7 +61,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func up(dir string, members int, kubefed bool, metallb string, execContexts bool) error {
+func up(dir string, members int, kubefed bool, metallb string, execContexts, demoNodes bool, mcks string) error {
 	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
 		return fmt.Errorf("a sandbox already runs in %s: stop it with `make sandbox-down`", dir)
 	}
@@ -77,6 +79,12 @@ func up(dir string, members int, kubefed bool, metallb string, execContexts bool
 	})
 	if err != nil {
 		return err
+	}
+	if demoNodes {
+		if err := f.DemoNodes(ctx, mcks); err != nil {
+			f.Stop()
+			return err
+		}
 	}
 	st := state{Kubeconfig: f.Kubeconfig, Processes: f.Processes()}
 	b, _ := json.MarshalIndent(st, "", "  ")
