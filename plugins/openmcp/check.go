@@ -1,0 +1,125 @@
+package openmcp
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+)
+
+// CheckOptions are the options of `kubectl openmcp check`.
+type CheckOptions struct {
+	Timeout time.Duration
+
+	kc   *fleet.Kubeconfig
+	host *hostTarget
+	genericiooptions.IOStreams
+}
+
+// NewCmdCheck is `kubectl openmcp check`.
+func NewCmdCheck(root *cli.Root) *cobra.Command {
+	o := &CheckOptions{IOStreams: root.Streams}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Check the federation's control plane, item by item",
+		Long: `Check that the federation's control plane is complete and healthy.
+
+One line per item, OK, WARN or FAIL:
+
+  host                 the host context answers
+  KubeFed CRDs         the CRDs of KubeFed v0.10.0 (names the missing ones)
+  KubeFedConfig        kube-federation-system/kubefed
+  KubeFed controller   the kubefed-controller-manager Deployment is ready
+  OpenMCP CRDs         every OpenMCP kind's CRD (names the missing ones)
+  OpenMCP namespace    namespace openmcp
+  OpenMCP controllers  sync, deployment, service, ingress, has, scheduler,
+                       policy-engine, dns, loadbalancing, analytic-engine and
+                       metric-collector Deployments are ready
+  OpenMCP policies     the default OpenMCPPolicies
+  cluster NAME         each KubeFedCluster is Ready
+  labels NAME          each KubeFedCluster has region and zone labels
+  metallb NAME         each member has a MetalLB address pool (IPAddressPools,
+                       or the ConfigMap metallb-system/config of MetalLB < 0.13),
+                       read through the member's own kubeconfig context
+
+The exit code is 1 when any item FAILs, 0 otherwise (WARN included).`,
+		Example: `  # Check the federation whose host is the "openmcp" context
+  kubectl openmcp check
+
+  # Another host
+  kubectl openmcp check --host-context kubefed-host`,
+		Args: cli.NoArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(root, cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().DurationVar(&o.Timeout, "member-timeout", 20*time.Second, "Time limit of each member's checks")
+	return cmd
+}
+
+// Complete connects to the host.
+func (o *CheckOptions) Complete(root *cli.Root, cmd *cobra.Command, _ []string) error {
+	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
+	var err error
+	o.host, err = resolveHost(cmd, o.kc)
+	return err
+}
+
+// Validate checks the flags.
+func (o *CheckOptions) Validate() error {
+	if o.Timeout <= 0 {
+		return cli.Usagef("invalid --member-timeout %s: must be positive", o.Timeout)
+	}
+	return nil
+}
+
+// Run prints one line per item and fails silently (the lines said why)
+// when any item failed.
+func (o *CheckOptions) Run(ctx context.Context) error {
+	d := &openmcp.Doctor{
+		HostContext:      o.host.Context,
+		Discovery:        o.host.Cluster.Client.Discovery(),
+		Kube:             o.host.Cluster.Client,
+		Dynamic:          o.host.Cluster.Dynamic,
+		KubeFedNamespace: o.host.Namespace,
+		Kubeconfig:       o.kc,
+		Timeout:          o.Timeout,
+		Member: func(context string) (openmcp.MemberClients, error) {
+			c, err := connect(o.kc, context)
+			if err != nil {
+				return openmcp.MemberClients{}, err
+			}
+			return openmcp.MemberClients{Kube: c.Client, Dynamic: c.Dynamic}, nil
+		},
+	}
+	failed := false
+	d.Run(ctx, func(f openmcp.Finding) {
+		status := string(f.Status)
+		switch f.Status {
+		case openmcp.CheckOK:
+			status = cli.Good(fmt.Sprintf("%-4s", status))
+		case openmcp.CheckWarn:
+			status = cli.Warn(fmt.Sprintf("%-4s", status))
+		case openmcp.CheckFail:
+			status = cli.Bad(fmt.Sprintf("%-4s", status))
+			failed = true
+		}
+		fmt.Fprintf(o.Out, "%s  %-20s %s\n", status, f.Item, f.Detail)
+	})
+	if failed {
+		return &cli.SilentError{Code: cli.ExitError}
+	}
+	return nil
+}

@@ -1,0 +1,462 @@
+package openmcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	fedv1b1 "sigs.k8s.io/kubefed/pkg/apis/core/v1beta1"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
+)
+
+// Federation modes of place.
+const (
+	federationOpenMCP = "openmcp"
+	federationKubeFed = "kubefed"
+)
+
+// PlaceOptions are the options of `kubectl openmcp place`.
+type PlaceOptions struct {
+	Filenames      []string
+	Recursive      bool
+	Clusters       []string
+	Regions        []string
+	Zones          []string
+	Replicas       int32
+	Federation     string
+	ForceConflicts bool
+	DryRun         cmdutil.DryRunStrategy
+	PrintFlags     *genericclioptions.PrintFlags
+
+	replicasSet      bool
+	namespace        string
+	enforceNamespace bool
+	kc               *fleet.Kubeconfig
+	host             *hostTarget
+	printer          printers.ResourcePrinter
+	genericiooptions.IOStreams
+}
+
+// NewCmdPlace is `kubectl openmcp place`.
+func NewCmdPlace(root *cli.Root) *cobra.Command {
+	o := &PlaceOptions{IOStreams: root.Streams, Federation: federationOpenMCP, PrintFlags: genericclioptions.NewPrintFlags("placed").WithTypeSetter(nil)}
+	cmd := &cobra.Command{
+		Use:   "place -f FILENAME [--clusters c1,c2] [--region AS] [--zone KR] [--replicas N]",
+		Short: "Place OpenMCP resources, or plain Kubernetes manifests, on the federation",
+		Long: `Place resources on the federation from manifest files, as kubectl apply does.
+
+OpenMCP kinds (openmcp.k8s.io/v1alpha1) are checked against OpenMCP's API types
+and written to the host. Plain kinds are converted first:
+
+  Deployment               -> OpenMCPDeployment (replicas, labels, template)
+  Service                  -> OpenMCPService
+  Ingress                  -> OpenMCPIngress (backends as OpenMCP's controller reads them)
+  HorizontalPodAutoscaler  -> OpenMCPHybridAutoScaler (target: the OpenMCPDeployment)
+  ConfigMap, Secret        -> OpenMCPConfigMap, OpenMCPSecret
+
+OpenMCP's published HAS sample uses a stale layout (spec.hpaTemplate,
+spec.vpaMode); it is rewritten to spec.scalingOptions.hpaTemplate and
+.vpaTemplate with a warning.
+
+--clusters, --region/--zone and --replicas fill an OpenMCPDeployment's
+spec.clusters, spec.affinity and spec.replicas (the federation-wide total).
+
+--federation kubefed writes KubeFed's own Federated<Kind> objects instead, for a
+federation without OpenMCP's controllers: spec.template is the object,
+spec.placement comes from --clusters (or a clusterSelector on the KubeFedClusters'
+region/zone labels; every member by default), and --replicas is spread over
+the selected members with per-cluster overrides. The kind must be enabled
+first with 'kubectl openmcp enable TYPE'.
+
+Every document is read and checked, then every object is sent as a server
+dry run, before the first write: one bad document means nothing is written,
+and the error names the file, the document (counted from 1) and the field.
+Objects are written with server-side apply (field manager kubectl-openmcp);
+each is reported created, configured or unchanged. Secret data is never
+printed.`,
+		Example: `  # Place the OpenMCP guide's samples
+  kubectl openmcp place -f sample/ -R
+
+  # Place a plain Deployment and Service on two clusters, 6 replicas in total
+  kubectl openmcp place -f nginx.yaml --clusters cluster1,cluster2 --replicas 6
+
+  # Schedule by region and zone, and show the result without writing it
+  kubectl openmcp place -f nginx.yaml --region AS --zone KR --dry-run=client -o yaml
+
+  # Without OpenMCP: KubeFed FederatedDeployment and FederatedService
+  kubectl openmcp enable deployments && kubectl openmcp enable services
+  kubectl openmcp place -f nginx.yaml --federation kubefed
+
+  # From standard input
+  kubectl create deployment web --image nginx --dry-run=client -o yaml | kubectl openmcp place -f -`,
+		Args: cli.NoArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(root, cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Manifest file, directory (its .yaml, .yml and .json files) or - for standard input; repeatable")
+	f.BoolVarP(&o.Recursive, "recursive", "R", false, "Read the directories given with -f recursively")
+	f.StringSliceVar(&o.Clusters, "clusters", nil, "Member clusters to place on (comma-separated)")
+	f.StringSliceVar(&o.Regions, "region", nil, "Region(s) to place in: continent codes "+strings.Join(topology.Regions(), ", "))
+	f.StringSliceVar(&o.Zones, "zone", nil, "Zone(s) to place in: ISO 3166-1 alpha-2 country codes such as KR")
+	f.Int32Var(&o.Replicas, "replicas", 0, "Total replicas over the federation (OpenMCPDeployment spec.replicas)")
+	f.StringVar(&o.Federation, "federation", federationOpenMCP, "What to write: openmcp (OpenMCP kinds, for OpenMCP's controllers) or kubefed (KubeFed Federated<Kind> objects)")
+	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take over fields another field manager owns")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	_ = cmd.RegisterFlagCompletionFunc("federation", cobra.FixedCompletions([]string{federationOpenMCP, federationKubeFed}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("region", cobra.FixedCompletions(topology.Regions(), cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.AddDryRunFlag(cmd)
+	o.PrintFlags.AddFlags(cmd)
+	return cmd
+}
+
+// Complete reads the flags and finds the host.
+func (o *PlaceOptions) Complete(root *cli.Root, cmd *cobra.Command, _ []string) error {
+	var err error
+	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	o.replicasSet = cli.FlagSetHas(cmd.Flags(), "replicas")
+	if format := outputFormat(o.PrintFlags); format != "" {
+		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+			return &cli.UsageError{Err: err}
+		}
+	}
+	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
+	if o.host, err = resolveHost(cmd, o.kc); err != nil {
+		return err
+	}
+	if ns := root.ConfigFlags.Namespace; ns != nil && *ns != "" {
+		o.namespace, o.enforceNamespace = *ns, true
+	} else if o.namespace, _, err = o.kc.For(o.host.Context).ToRawKubeConfigLoader().Namespace(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func outputFormat(pf *genericclioptions.PrintFlags) string {
+	if pf.OutputFormat == nil {
+		return ""
+	}
+	return *pf.OutputFormat
+}
+
+// Validate checks the flags; the documents are checked by Run, before any write.
+func (o *PlaceOptions) Validate() error {
+	if len(o.Filenames) == 0 {
+		return cli.Usagef("no manifests given: pass -f FILE, -f DIR or -f -")
+	}
+	if o.Federation != federationOpenMCP && o.Federation != federationKubeFed {
+		return cli.Usagef("invalid --federation %q: allowed values are openmcp, kubefed", o.Federation)
+	}
+	if o.replicasSet && o.Replicas < 0 {
+		return cli.Usagef("invalid --replicas %d: must be 0 or more", o.Replicas)
+	}
+	for i, r := range o.Regions {
+		v, err := topology.ParseRegion(r, false)
+		if err != nil {
+			return &cli.UsageError{Err: err}
+		}
+		o.Regions[i] = v
+	}
+	for i, z := range o.Zones {
+		v, err := topology.ParseZone(z, false)
+		if err != nil {
+			return &cli.UsageError{Err: err}
+		}
+		o.Zones[i] = v
+	}
+	for _, c := range o.Clusters {
+		if err := federation.ValidateClusterName(c); err != nil {
+			return &cli.UsageError{Err: err}
+		}
+	}
+	if len(o.Clusters) > 0 && (len(o.Regions) > 0 || len(o.Zones) > 0) && o.Federation == federationKubeFed {
+		return cli.Usagef("--clusters and --region/--zone both place: KubeFed would ignore the region and zone, so give one or the other")
+	}
+	return nil
+}
+
+func (o *PlaceOptions) placement() openmcp.Placement {
+	p := openmcp.Placement{Clusters: o.Clusters, Regions: o.Regions, Zones: o.Zones}
+	if o.replicasSet {
+		n := int64(o.Replicas)
+		p.Replicas = &n
+	}
+	return p
+}
+
+// Run reads, checks, converts and places.
+func (o *PlaceOptions) Run(ctx context.Context) error {
+	docs, err := openmcp.ReadManifests(o.Filenames, o.Recursive, o.In)
+	if err != nil {
+		return err
+	}
+	if len(docs) == 0 {
+		return fmt.Errorf("no objects in %s", strings.Join(o.Filenames, ", "))
+	}
+	opts := openmcp.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace, Placement: o.placement()}
+	hostDyn := o.host.Cluster.Dynamic
+	members, membersErr := fleet.ListMembers(ctx, hostDyn, o.host.Namespace, o.kc)
+	if len(o.Clusters) > 0 && membersErr == nil {
+		if _, err := fleet.Select(members, o.Clusters); err != nil {
+			return &cli.UsageError{Err: err}
+		}
+	}
+
+	var items []openmcp.Item
+	var warnings []string
+	if o.Federation == federationOpenMCP {
+		items, warnings, err = o.openMCPItems(docs, opts)
+	} else {
+		if membersErr != nil {
+			return membersErr
+		}
+		items, warnings, err = o.kubeFedItems(ctx, docs, opts, members)
+	}
+	for _, w := range warnings {
+		cli.Warnf(o.ErrOut, "%s", w)
+	}
+	if err != nil {
+		return err
+	}
+	if o.DryRun == cmdutil.DryRunClient {
+		return o.printClientDryRun(ctx, items)
+	}
+	gvrs := make([]schema.GroupVersionResource, len(items))
+	for i, it := range items {
+		gvrs[i] = it.GVR
+	}
+	missing, err := openmcp.MissingResources(o.host.Cluster.Client.Discovery(), gvrs)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		fix := "install the OpenMCP CRDs there"
+		if o.Federation == federationKubeFed {
+			fix = "enable the types with kubectl openmcp enable TYPE"
+		}
+		return fmt.Errorf("the host %s does not serve %s: %s (nothing was written)", o.host.Context, strings.Join(missing, ", "), fix)
+	}
+	applier := &openmcp.Applier{Dynamic: hostDyn, FieldManager: openmcp.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: o.ForceConflicts}
+	results, err := openmcp.ApplyAll(ctx, applier, items)
+	if perr := o.printResults(results); perr != nil && err == nil {
+		err = perr
+	}
+	return err
+}
+
+// openMCPItems converts every document to its OpenMCP object.
+func (o *PlaceOptions) openMCPItems(docs []openmcp.Document, opts openmcp.Options) ([]openmcp.Item, []string, error) {
+	convs, warnings, err := openmcp.ConvertAll(docs, opts, openmcp.ToOpenMCP)
+	if err != nil {
+		return nil, warnings, err
+	}
+	items := make([]openmcp.Item, 0, len(convs))
+	for _, c := range convs {
+		k, _ := openmcp.KindByName(c.Object.GetKind())
+		items = append(items, openmcp.Item{Where: c.Doc.Where(), GVR: k.GVR(), Object: c.Object})
+	}
+	return items, warnings, nil
+}
+
+// kubeFedItems builds the Federated<Kind> objects, plus a FederatedNamespace
+// for each namespace that has none yet.
+func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document, opts openmcp.Options, members []fleet.Member) ([]openmcp.Item, []string, error) {
+	plainOpts := opts
+	plainOpts.Placement = openmcp.Placement{}
+	convs, warnings, err := openmcp.ConvertAll(docs, plainOpts, openmcp.ToPlain)
+	if err != nil {
+		return nil, warnings, err
+	}
+	scope, err := federation.KubeFedScope(ctx, o.host.Cluster, o.host.Namespace)
+	if err != nil {
+		return nil, warnings, err
+	}
+	ftcs, err := kubefedtypes.ListTypeConfigs(ctx, o.host.Cluster.Dynamic, o.host.Namespace)
+	if err != nil {
+		return nil, warnings, err
+	}
+	fedMembers := make([]kubefedtypes.Member, len(members))
+	for i, m := range members {
+		fedMembers[i] = kubefedtypes.Member{Name: m.Name, Labels: m.Cluster.Labels}
+	}
+
+	var errs []error
+	var items []openmcp.Item
+	namespaces := map[string]string{} // namespace -> first document in it
+	for _, c := range convs {
+		obj := c.Object
+		gvk := obj.GroupVersionKind()
+		ftc, ok := kubefedtypes.FindTypeConfig(ftcs, gvk.GroupKind())
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: %s %s: KubeFed has no FederatedTypeConfig for %s in %s: run '%s' first",
+				c.Doc.Where(), gvk.Kind, obj.GetName(), qualifiedKind(gvk.GroupKind()), o.host.Namespace, kubefedtypes.EnableHint(gvk.GroupKind(), pluralFor(gvk.Kind))))
+			continue
+		}
+		if v := ftc.Spec.TargetType.Version; v != gvk.Version {
+			warnings = append(warnings, fmt.Sprintf("%s: %s is written as %s/%s by KubeFed (its FederatedTypeConfig's version), not %s",
+				c.Doc.Where(), gvk.Kind, gvk.Group, v, gvk.GroupVersion()))
+		}
+		fed, err := kubefedtypes.Federate(obj, ftc, o.fedPlacement(c.Placement), fedMembers)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.Doc.Where(), err))
+			continue
+		}
+		ft := ftc.Spec.FederatedType
+		items = append(items, openmcp.Item{Where: c.Doc.Where(), GVR: schema.GroupVersionResource{Group: ft.Group, Version: ft.Version, Resource: ft.PluralName}, Object: fed})
+		if ns := obj.GetNamespace(); ns != "" && ftc.Spec.TargetType.Scope != "Cluster" {
+			if _, seen := namespaces[ns]; !seen {
+				namespaces[ns] = c.Doc.Where()
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, warnings, errors.Join(errs...)
+	}
+	if scope != "Cluster" || len(namespaces) == 0 {
+		return items, warnings, nil
+	}
+	// KubeFed deployed cluster-wide propagates a namespaced object only where
+	// its FederatedNamespace is placed.
+	nsFTC, ok := kubefedtypes.FindTypeConfig(ftcs, schema.GroupKind{Kind: "Namespace"})
+	if !ok {
+		return nil, warnings, fmt.Errorf("KubeFed propagates namespaced objects only into namespaces it federates, and namespaces are not enabled: run 'kubectl openmcp enable namespaces' first")
+	}
+	ft := nsFTC.Spec.FederatedType
+	nsGVR := schema.GroupVersionResource{Group: ft.Group, Version: ft.Version, Resource: ft.PluralName}
+	names := make([]string, 0, len(namespaces))
+	for ns := range namespaces {
+		names = append(names, ns)
+	}
+	sort.Strings(names)
+	var nsItems []openmcp.Item
+	for _, ns := range names {
+		_, err := o.host.Cluster.Dynamic.Resource(nsGVR).Namespace(ns).Get(ctx, ns, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			continue // placed already, by us or by its owner: not ours to change
+		case !apierrors.IsNotFound(err):
+			return nil, warnings, fmt.Errorf("cannot read FederatedNamespace %s: %w", ns, err)
+		}
+		nsItems = append(nsItems, openmcp.Item{Where: namespaces[ns] + " (its namespace)", GVR: nsGVR, Object: kubefedtypes.FederatedNamespace(ns, nsFTC)})
+	}
+	return append(nsItems, items...), warnings, nil
+}
+
+// fedPlacement merges the command line with what an unwrapped OpenMCP
+// object asked for; the command line wins.
+func (o *PlaceOptions) fedPlacement(own openmcp.Placement) kubefedtypes.Placement {
+	p := kubefedtypes.Placement{Clusters: own.Clusters, Regions: own.Regions, Zones: own.Zones, Replicas: own.Replicas}
+	if len(o.Clusters) > 0 || len(o.Regions) > 0 || len(o.Zones) > 0 {
+		p.Clusters, p.Regions, p.Zones = o.Clusters, o.Regions, o.Zones
+	}
+	if o.replicasSet {
+		n := int64(o.Replicas)
+		p.Replicas = &n
+	}
+	return p
+}
+
+func qualifiedKind(gk schema.GroupKind) string {
+	if gk.Group == "" {
+		return gk.Kind
+	}
+	return gk.Kind + "." + gk.Group
+}
+
+// pluralFor is the resource name of the kinds place knows, for the hint
+// (KubeFed's own rule for the rest).
+func pluralFor(kind string) string {
+	switch kind {
+	case "Ingress":
+		return "ingresses"
+	case "HorizontalPodAutoscaler":
+		return "horizontalpodautoscalers"
+	}
+	return fedv1b1.PluralName(kind)
+}
+
+// printClientDryRun shows what would be placed, without writing: the
+// objects with -o, else one line each saying whether it would be created.
+func (o *PlaceOptions) printClientDryRun(ctx context.Context, items []openmcp.Item) error {
+	if o.printer != nil {
+		objs := make([]*unstructured.Unstructured, len(items))
+		for i, it := range items {
+			objs[i] = it.Object
+		}
+		return printObjects(o.printer, outputFormat(o.PrintFlags), o.Out, objs)
+	}
+	for _, it := range items {
+		action := openmcp.Configured
+		_, err := o.host.Cluster.Dynamic.Resource(it.GVR).Namespace(it.Object.GetNamespace()).Get(ctx, it.Object.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			action = openmcp.Created
+		} else if err != nil {
+			return fmt.Errorf("%s: cannot read %s on the host: %w", it.Where, openmcp.Ref(it.Object), err)
+		}
+		fmt.Fprintf(o.Out, "%s %s (dry run)\n", openmcp.Ref(it.Object), action)
+	}
+	return nil
+}
+
+func (o *PlaceOptions) printResults(results []openmcp.Result) error {
+	if o.printer != nil {
+		objs := make([]*unstructured.Unstructured, len(results))
+		for i, r := range results {
+			objs[i] = r.Live
+		}
+		return printObjects(o.printer, outputFormat(o.PrintFlags), o.Out, objs)
+	}
+	suffix := ""
+	if o.DryRun == cmdutil.DryRunServer {
+		suffix = " (server dry run)"
+	}
+	for _, r := range results {
+		fmt.Fprintf(o.Out, "%s %s%s\n", openmcp.Ref(r.Object), r.Action, suffix)
+	}
+	return nil
+}
+
+// printObjects prints objects with Secret data redacted: for json and yaml
+// several objects make one List, as kubectl prints them.
+func printObjects(p printers.ResourcePrinter, format string, w io.Writer, objs []*unstructured.Unstructured) error {
+	if (format != "json" && format != "yaml") || len(objs) == 1 {
+		for _, obj := range objs {
+			if err := p.PrintObj(openmcp.Redact(obj), w); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{}}}
+	for _, obj := range objs {
+		list.Items = append(list.Items, *openmcp.Redact(obj))
+	}
+	return p.PrintObj(list, w)
+}
