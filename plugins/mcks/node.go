@@ -1,0 +1,342 @@
+package mcks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
+)
+
+// nodeFlags are shared by the node subcommands.
+type nodeFlags struct {
+	api     *apiFlags
+	cluster string
+}
+
+// NewCmdNode builds `kubectl mcks node`.
+func NewCmdNode(root *cli.Root) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "List, add and remove the nodes of an MCKS cluster through the MCKS API",
+		Long: `Manage the VMs of an MCKS cluster through the MCKS API. To see the nodes as
+Kubernetes sees them, with their cloud, region and zone, use kubectl mcks nodes.
+Node SSH keys are never shown, in any output format.`,
+		Example: `  kubectl mcks node list --cluster c1
+  kubectl mcks node add --cluster c1 --worker config-alibaba-ap-northeast-1:ecs.t5-lc1m2.large:2
+  kubectl mcks node remove --cluster c1 c1-w-3-abcde`,
+	}
+	nf := &nodeFlags{api: addAPIFlags(cmd, root)}
+	cmd.PersistentFlags().StringVar(&nf.cluster, "cluster", "", "Name of the MCKS cluster (required)")
+	cmd.AddCommand(newCmdNodeList(root, nf), newCmdNodeGet(root, nf), newCmdNodeAdd(root, nf), newCmdNodeRemove(root, nf))
+	return cmd
+}
+
+func (nf *nodeFlags) client(cmd *cobra.Command) (*mcks.Client, error) {
+	if nf.cluster == "" {
+		return nil, cli.Usagef("--cluster is required: name the MCKS cluster")
+	}
+	return nf.api.client(cmd)
+}
+
+// NodeGetOptions serve node list and node get.
+type NodeGetOptions struct {
+	flags   *nodeFlags
+	streams genericiooptions.IOStreams
+	out     *output
+	names   []string
+
+	client *mcks.Client
+}
+
+func newCmdNodeList(root *cli.Root, nf *nodeFlags) *cobra.Command {
+	o := &NodeGetOptions{flags: nf, streams: root.Streams}
+	cmd := &cobra.Command{
+		Use:     "list --cluster NAME [-o wide|json|yaml|name]",
+		Aliases: []string{"ls"},
+		Short:   "List the nodes of an MCKS cluster",
+		Example: `  kubectl mcks node list --cluster c1 -o wide`,
+		Args:    cli.NoArgs(),
+		RunE:    o.runE,
+	}
+	o.out = newOutput(cmd, true)
+	return cmd
+}
+
+func newCmdNodeGet(root *cli.Root, nf *nodeFlags) *cobra.Command {
+	o := &NodeGetOptions{flags: nf, streams: root.Streams}
+	cmd := &cobra.Command{
+		Use:     "get --cluster NAME NODE... [-o wide|json|yaml|name]",
+		Short:   "Show nodes of an MCKS cluster",
+		Example: `  kubectl mcks node get --cluster c1 c1-w-1-abcde -o yaml`,
+		Args:    cli.MinArgs(1),
+		RunE:    o.runE,
+	}
+	o.out = newOutput(cmd, true)
+	return cmd
+}
+
+func (o *NodeGetOptions) runE(cmd *cobra.Command, args []string) error {
+	o.names = args
+	if err := o.out.Validate(); err != nil {
+		return err
+	}
+	var err error
+	if o.client, err = o.flags.client(cmd); err != nil {
+		return err
+	}
+	return o.Run(cmd.Context())
+}
+
+// Run reads and prints the nodes.
+func (o *NodeGetOptions) Run(ctx context.Context) error {
+	var nodes []mcks.Node
+	var errs []error
+	if len(o.names) == 0 {
+		list, err := o.client.ListNodes(ctx, o.flags.cluster)
+		if err != nil {
+			return err
+		}
+		nodes = list.Items
+	}
+	for _, name := range o.names {
+		n, err := o.client.GetNode(ctx, o.flags.cluster, name)
+		if err != nil {
+			errs = append(errs, notFoundError("node", name, o.client, err))
+			continue
+		}
+		nodes = append(nodes, *n)
+	}
+	if len(nodes) > 0 || len(o.names) == 0 {
+		if err := printNodes(o.out, o.streams, nodes, len(o.names) == 1, o.flags.cluster); err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// printNodes prints MCKS nodes with their SSH keys redacted, in every format.
+func printNodes(out *output, streams genericiooptions.IOStreams, nodes []mcks.Node, single bool, cluster string) error {
+	list := &mcks.NodeList{Items: nodes}
+	list.Kind = mcks.KindNodeList
+	list = mcks.Redact(list).(*mcks.NodeList)
+	if !out.Table() {
+		items := make([]runtime.Object, len(list.Items))
+		for i := range list.Items {
+			list.Items[i].Kind = mcks.KindNode
+			items[i] = &list.Items[i]
+		}
+		if single && len(items) == 1 {
+			return out.Print(streams.Out, items[0], items)
+		}
+		return out.Print(streams.Out, list, items)
+	}
+	if len(list.Items) == 0 {
+		fmt.Fprintf(streams.ErrOut, "No nodes found in cluster %s.\n", cluster)
+		return nil
+	}
+	header := []string{"NAME", "ROLE", "CSP", "REGION", "ZONE", "SPEC", "PUBLIC-IP", "AGE"}
+	if out.Wide() {
+		header = append(header, "CSP-LABEL")
+	}
+	t := newTable(streams.Out, header...)
+	for _, n := range list.Items {
+		row := []string{n.Name, n.Role, n.CSP, n.RegionLabel, n.ZoneLabel, n.Spec, n.PublicIP, ageOf(n.CreatedTime)}
+		if out.Wide() {
+			row = append(row, n.CSPLabel)
+		}
+		t.row(row...)
+	}
+	return t.flush()
+}
+
+// NodeAddOptions are the options of `kubectl mcks node add`.
+type NodeAddOptions struct {
+	flags         *nodeFlags
+	streams       genericiooptions.IOStreams
+	out           *output
+	workers       []string
+	controlPlanes []string
+	timeout       time.Duration
+
+	req    mcks.NodeReq
+	dryRun cmdutil.DryRunStrategy
+	client *mcks.Client
+}
+
+func newCmdNodeAdd(root *cli.Root, nf *nodeFlags) *cobra.Command {
+	o := &NodeAddOptions{flags: nf, streams: root.Streams}
+	cmd := &cobra.Command{
+		Use:   "add --cluster NAME --worker CONN:SPEC[:COUNT]...",
+		Short: "Add nodes to an MCKS cluster",
+		Long: `Add VMs to an MCKS cluster as worker nodes. The MCKS server answers when the
+nodes have joined, which takes minutes: the node count is shown on stderr as it
+grows, and --timeout bounds the wait.`,
+		Example: `  kubectl mcks node add --cluster c1 --worker config-gcp-europe-west2:n1-standard-2:2`,
+		Args:    cli.NoArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringArrayVar(&o.workers, "worker", nil, "Worker node set CONN:SPEC[:COUNT]; repeat for several clouds")
+	cmd.Flags().StringArrayVar(&o.controlPlanes, "control-plane", nil, "Control-plane node set CONN:SPEC[:COUNT], where the MCKS version supports it")
+	addTimeoutFlag(cmd, &o.timeout, 40*time.Minute, "the nodes to join")
+	cmdutil.AddDryRunFlag(cmd)
+	o.out = newOutput(cmd, false)
+	return cmd
+}
+
+// Complete parses and checks the node sets before anything is sent.
+func (o *NodeAddOptions) Complete(cmd *cobra.Command, args []string) error {
+	var err error
+	if err := o.out.Validate(); err != nil {
+		return err
+	}
+	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	if o.dryRun == cmdutil.DryRunServer {
+		return cli.Usagef("the MCKS API has no server-side dry run: use --dry-run=client")
+	}
+	if o.req.Worker, err = parseSets("--worker", o.workers); err != nil {
+		return err
+	}
+	if o.req.ControlPlane, err = parseSets("--control-plane", o.controlPlanes); err != nil {
+		return err
+	}
+	if err := o.req.Validate(); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	o.client, err = o.flags.client(cmd)
+	return err
+}
+
+// Run adds the nodes and prints them.
+func (o *NodeAddOptions) Run(ctx context.Context) error {
+	want := 0
+	for _, s := range append(append([]mcks.NodeSetReq{}, o.req.ControlPlane...), o.req.Worker...) {
+		want += s.Count
+	}
+	if o.dryRun == cmdutil.DryRunClient {
+		if _, err := o.client.GetCluster(ctx, o.flags.cluster); err != nil {
+			return notFoundError("cluster", o.flags.cluster, o.client, err)
+		}
+		fmt.Fprintf(o.streams.Out, "%d nodes added to cluster/%s (dry run)\n", want, o.flags.cluster)
+		return nil
+	}
+	ctx, cancel := withTimeout(ctx, o.timeout)
+	defer cancel()
+	start := time.Now()
+	fmt.Fprintf(o.streams.ErrOut, "Adding %d nodes to cluster %s; this takes minutes...\n", want, o.flags.cluster)
+	before := -1
+	added, err := o.client.AddNodesWatching(ctx, o.flags.cluster, &o.req, pollInterval, func(n int) {
+		if before < 0 {
+			before = n
+		}
+		fmt.Fprintf(o.streams.ErrOut, "cluster/%s: %d/%d new nodes, %s elapsed\n", o.flags.cluster, n-before, want, time.Since(start).Round(time.Second))
+	})
+	if err != nil {
+		if ctx.Err() != nil && context.Cause(ctx) != context.Canceled {
+			return fmt.Errorf("%v; the MCKS server carries on: check with kubectl mcks node list --cluster %s", err, o.flags.cluster)
+		}
+		return err
+	}
+	if !o.out.Table() {
+		return printNodes(o.out, o.streams, added.Items, false, o.flags.cluster)
+	}
+	for _, n := range added.Items {
+		fmt.Fprintf(o.streams.Out, "node/%s added (%s, %s %s)\n", n.Name, orNone(n.Role), orNone(n.CSP), orNone(n.RegionLabel))
+	}
+	return nil
+}
+
+// NodeRemoveOptions are the options of `kubectl mcks node remove`.
+type NodeRemoveOptions struct {
+	flags          *nodeFlags
+	streams        genericiooptions.IOStreams
+	names          []string
+	ignoreNotFound bool
+	timeout        time.Duration
+
+	dryRun cmdutil.DryRunStrategy
+	client *mcks.Client
+}
+
+func newCmdNodeRemove(root *cli.Root, nf *nodeFlags) *cobra.Command {
+	o := &NodeRemoveOptions{flags: nf, streams: root.Streams}
+	cmd := &cobra.Command{
+		Use:     "remove --cluster NAME NODE...",
+		Aliases: []string{"rm", "delete"},
+		Short:   "Drain and remove nodes from an MCKS cluster, deleting their VMs",
+		Example: `  kubectl mcks node remove --cluster c1 c1-w-3-abcde`,
+		Args:    cli.MinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.names = args
+			var err error
+			if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+				return cli.Usagef("%v", err)
+			}
+			if o.dryRun == cmdutil.DryRunServer {
+				return cli.Usagef("the MCKS API has no server-side dry run: use --dry-run=client")
+			}
+			if o.client, err = o.flags.client(cmd); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.ignoreNotFound, "ignore-not-found", false, "Treat a node that does not exist as removed")
+	addTimeoutFlag(cmd, &o.timeout, 15*time.Minute, "each removal")
+	cmdutil.AddDryRunFlag(cmd)
+	return cmd
+}
+
+// Run removes each node in turn.
+func (o *NodeRemoveOptions) Run(ctx context.Context) error {
+	var errs []error
+	for _, name := range o.names {
+		if err := o.removeOne(ctx, name); err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (o *NodeRemoveOptions) removeOne(ctx context.Context, name string) error {
+	if o.dryRun == cmdutil.DryRunClient {
+		if _, err := o.client.GetNode(ctx, o.flags.cluster, name); err != nil {
+			if mcks.IsNotFound(err) && o.ignoreNotFound {
+				return nil
+			}
+			return notFoundError("node", name, o.client, err)
+		}
+		fmt.Fprintf(o.streams.Out, "node/%s removed (dry run)\n", name)
+		return nil
+	}
+	ctx, cancel := withTimeout(ctx, o.timeout)
+	defer cancel()
+	_, err := o.client.RemoveNode(ctx, o.flags.cluster, name)
+	switch {
+	case mcks.IsNotFound(err) && o.ignoreNotFound:
+		return nil
+	case err != nil && ctx.Err() != nil && context.Cause(ctx) != context.Canceled:
+		return fmt.Errorf("node %q: %v; the MCKS server goes on removing it", name, context.Cause(ctx))
+	case err != nil:
+		return notFoundError("node", name, o.client, err)
+	}
+	fmt.Fprintf(o.streams.Out, "node/%s removed\n", name)
+	return nil
+}
