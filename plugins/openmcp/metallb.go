@@ -1,0 +1,421 @@
+package openmcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes/scheme"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"sigs.k8s.io/yaml"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
+)
+
+// MetalLBOptions are the options of `kubectl openmcp metallb`.
+type MetalLBOptions struct {
+	Clusters       []string
+	RangeValues    []string
+	Pool           string
+	Mode           string
+	AutoAssign     bool
+	AllowOverlap   bool
+	List           bool
+	NoHeaders      bool
+	MaxParallel    int
+	ClusterTimeout time.Duration
+	DryRun         cmdutil.DryRunStrategy
+	PrintFlags     *genericclioptions.PrintFlags
+
+	namespace     string
+	ranges        []metallb.Range
+	mode          metallb.Mode
+	setAutoAssign bool
+	kc            *fleet.Kubeconfig
+	findHost      func() (*hostTarget, error)
+	host          *hostTarget
+	genericiooptions.IOStreams
+}
+
+// NewCmdMetalLB is `kubectl openmcp metallb`.
+func NewCmdMetalLB(root *cli.Root) *cobra.Command {
+	o := &MetalLBOptions{
+		IOStreams:      root.Streams,
+		PrintFlags:     genericclioptions.NewPrintFlags("configured").WithTypeSetter(scheme.Scheme),
+		Pool:           metallb.DefaultPool,
+		Mode:           string(metallb.ModeAuto),
+		AutoAssign:     true,
+		MaxParallel:    16,
+		ClusterTimeout: 10 * time.Second,
+	}
+	cmd := &cobra.Command{
+		Use:   "metallb CLUSTER --range FROM-TO|CIDR [--range ...] | metallb [CLUSTER...] --list",
+		Short: "Set a member's MetalLB address pool, checked against the whole federation",
+		Long: `Set the MetalLB address pool of a member cluster, in the form its MetalLB reads.
+
+A cluster that serves the CRD ipaddresspools.metallb.io (MetalLB v0.13 and
+later) gets an IPAddressPool and an L2Advertisement that announces it; any
+other gets the legacy ConfigMap metallb-system/config (key config, a layer2
+entry under address-pools), as the OpenMCP guide shows. --mode forces one.
+
+--range takes FROM-TO or a CIDR, IPv4 or IPv6, and may be repeated. Malformed
+ranges, FROM after TO, ranges mixing families, CIDRs with host bits set and
+pools of only .0/.255 addresses are refused.
+
+Before writing, the pools of every member of the federation are read, and a
+range that overlaps another pool (of another cluster, or another pool of the
+same cluster) is refused, naming that cluster and pool; --allow-overlap writes
+it anyway. The same range again changes nothing; another range replaces that
+pool's addresses and keeps every other pool and setting (and the ConfigMap's
+other keys). The namespace (-n, default metallb-system) is created if missing.
+
+--list shows the pools of every member (or the clusters named).`,
+		Example: `  # The guide's pool on cluster1, in whichever form its MetalLB reads
+  kubectl openmcp metallb cluster1 --range 10.0.3.241-10.0.3.250
+
+  # A dual-stack pool named lab, not handed out unless a Service asks for it
+  kubectl openmcp metallb cluster2 --pool lab --range 10.0.4.0/28 --range fd00:4::/120 --auto-assign=false
+
+  # Show the objects that would be written
+  kubectl openmcp metallb cluster1 --range 10.0.3.241-10.0.3.250 --dry-run=client -o yaml
+
+  # Every member's pools
+  kubectl openmcp metallb --list`,
+		ValidArgsFunction: completeContexts(root),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(root, cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(cmd); err != nil {
+				return err
+			}
+			if o.List {
+				return o.RunList(cmd.Context())
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.RangeValues, "range", nil, "Addresses of the pool: FROM-TO or a CIDR, IPv4 or IPv6; repeat for several")
+	f.StringVar(&o.Pool, "pool", o.Pool, "Name of the pool")
+	f.StringVar(&o.Mode, "mode", o.Mode, "Which MetalLB configuration to write: auto (CRDs if served, else the ConfigMap), configmap or crd")
+	f.BoolVar(&o.AutoAssign, "auto-assign", o.AutoAssign, "Let MetalLB hand out the pool's addresses to any LoadBalancer Service (set only when given)")
+	f.BoolVar(&o.AllowOverlap, "allow-overlap", false, "Write the range even if it overlaps another pool in the federation (or if a member cannot be read)")
+	f.BoolVar(&o.List, "list", false, "Show the pools of the members instead of setting one")
+	f.BoolVar(&o.NoHeaders, "no-headers", false, "With --list: don't print headers")
+	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "Clusters read at the same time")
+	f.DurationVar(&o.ClusterTimeout, "cluster-timeout", o.ClusterTimeout, "Give up on a cluster that has not answered within this time")
+	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"auto", "configmap", "crd"}, cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.AddDryRunFlag(cmd)
+	o.PrintFlags.AddFlags(cmd)
+	cmd.Flags().Lookup("output").Usage = "Output format. One of: (json, yaml, name, go-template, jsonpath, ...); with --list: wide, json, yaml"
+	return cmd
+}
+
+// Complete reads the flags that need parsing.
+func (o *MetalLBOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+	o.Clusters = args
+	var err error
+	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	// The global -n: MetalLB's namespace here, metallb-system unless given.
+	o.namespace = metallb.DefaultNamespace
+	if cli.FlagSetHas(cmd.Flags(), "namespace") && root.ConfigFlags.Namespace != nil && *root.ConfigFlags.Namespace != "" {
+		o.namespace = *root.ConfigFlags.Namespace
+	}
+	o.setAutoAssign = cli.FlagSetHas(cmd.Flags(), "auto-assign")
+	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
+	o.findHost = func() (*hostTarget, error) { return resolveHost(cmd, o.kc) }
+	return nil
+}
+
+// Validate checks the command line before any cluster is asked.
+func (o *MetalLBOptions) Validate(cmd *cobra.Command) error {
+	format := labelOutputFormat(o.PrintFlags)
+	if o.List {
+		for _, f := range []string{"range", "pool", "mode", "auto-assign", "allow-overlap", "dry-run"} {
+			if cli.FlagSetHas(cmd.Flags(), f) {
+				return cli.Usagef("--list only reads: it cannot be combined with --%s", f)
+			}
+		}
+		if format != "" && format != "wide" && format != "json" && format != "yaml" {
+			return cli.Usagef("invalid -o %q with --list: allowed values are wide, json, yaml", format)
+		}
+		return nil
+	}
+	if len(o.Clusters) != 1 {
+		return cli.Usagef("give exactly one CLUSTER (got %d), or --list to show the pools", len(o.Clusters))
+	}
+	if len(o.RangeValues) == 0 {
+		return cli.Usagef("no address range: give --range FROM-TO or --range CIDR (or --list to show the pools)")
+	}
+	var err error
+	if o.ranges, err = metallb.ParseRanges(o.RangeValues); err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	if o.mode, err = metallb.ParseMode(o.Mode); err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	probe := metallb.Options{Pool: o.Pool, Namespace: o.namespace, Mode: o.mode, Ranges: o.ranges}
+	if err := probe.Validate(); err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	if format == "wide" {
+		return cli.Usagef("-o wide is a --list format")
+	}
+	if format != "" {
+		if _, err := o.PrintFlags.ToPrinter(); err != nil {
+			return &cli.UsageError{Err: err}
+		}
+	}
+	return nil
+}
+
+func metallbDryRun(s cmdutil.DryRunStrategy) metallb.DryRun {
+	switch s {
+	case cmdutil.DryRunClient:
+		return metallb.DryRunClient
+	case cmdutil.DryRunServer:
+		return metallb.DryRunServer
+	}
+	return metallb.DryRunNone
+}
+
+// Run sets the pool on one cluster after the federation-wide overlap check.
+func (o *MetalLBOptions) Run(ctx context.Context) error {
+	var err error
+	if o.host, err = o.findHost(); err != nil {
+		return err
+	}
+	members, err := membersOrNone(ctx, o.kc, o.host)
+	if err != nil {
+		return err
+	}
+	target, err := resolveClusterArg(o.kc, o.host, members, o.Clusters[0], o.ErrOut)
+	if err != nil {
+		return err
+	}
+	if !target.Joined {
+		cli.Warnf(o.ErrOut, "cluster %s is not joined to host %q: its pool is checked against the members' pools all the same", target.Name, o.host.Context)
+	}
+	if err := o.checkOverlaps(ctx, members, target); err != nil {
+		return err
+	}
+	clients := metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}
+	opts := metallb.Options{Pool: o.Pool, Ranges: o.ranges, Mode: o.mode, Namespace: o.namespace, DryRun: metallbDryRun(o.DryRun), FieldManager: metallb.DefaultFieldManager}
+	if o.setAutoAssign {
+		opts.AutoAssign = &o.AutoAssign
+	}
+	res, err := metallb.Apply(ctx, clients, opts)
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w", target.Name, err)
+	}
+	if res.Mode != res.Detected {
+		cli.Warnf(o.ErrOut, "cluster %s serves the MetalLB CRDs: MetalLB v0.13+ ignores the ConfigMap written with --mode configmap", target.Name)
+	}
+	return o.print(target.Name, res)
+}
+
+// checkOverlaps reads every member's pools (and the target's, if it is not
+// a member) and refuses a range that overlaps one of them.
+func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Member, target *clusterArg) error {
+	var targets []metallb.Target
+	var unread []string
+	seenTarget := false
+	for _, m := range members {
+		if m.Name == target.Name {
+			targets = append(targets, metallb.Target{Cluster: m.Name, Clients: metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}})
+			seenTarget = true
+			continue
+		}
+		if m.Context == "" {
+			unread = append(unread, fmt.Sprintf("cluster %s: no kubeconfig context reaches it", m.Name))
+			continue
+		}
+		c, err := connect(o.kc, m.Context)
+		if err != nil {
+			unread = append(unread, fmt.Sprintf("cluster %s: %v", m.Name, err))
+			continue
+		}
+		targets = append(targets, metallb.Target{Cluster: m.Name, Clients: metallb.Clients{Kube: c.Client, Dynamic: c.Dynamic}})
+	}
+	if !seenTarget {
+		targets = append(targets, metallb.Target{Cluster: target.Name, Clients: metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}})
+	}
+	read := metallb.ReadAll(ctx, targets, o.namespace, o.MaxParallel, o.ClusterTimeout)
+	for _, r := range read {
+		if r.Err != nil {
+			unread = append(unread, fmt.Sprintf("cluster %s: %v", r.Cluster, r.Err))
+		}
+		if r.Cluster == target.Name && r.Err != nil {
+			// The target must be readable: its own pools decide "unchanged".
+			return fmt.Errorf("cluster %s: cannot read its MetalLB pools: %w", target.Name, r.Err)
+		}
+	}
+	overlaps := metallb.FindOverlaps(target.Name, o.Pool, o.ranges, read)
+	if o.AllowOverlap {
+		for _, u := range unread {
+			cli.Warnf(o.ErrOut, "%s; its pools were not checked for overlaps", u)
+		}
+		for _, ov := range overlaps {
+			cli.Warnf(o.ErrOut, "address range %s (written anyway: --allow-overlap)", ov)
+		}
+		return nil
+	}
+	if len(unread) > 0 {
+		return fmt.Errorf("cannot check for overlapping pools: %s; nothing was changed (--allow-overlap skips the check)", strings.Join(unread, "; "))
+	}
+	if len(overlaps) > 0 {
+		return fmt.Errorf("%w; nothing was changed (--allow-overlap writes it anyway)", &metallb.OverlapError{Overlaps: overlaps})
+	}
+	return nil
+}
+
+func (o *MetalLBOptions) print(cluster string, res metallb.Result) error {
+	format := labelOutputFormat(o.PrintFlags)
+	if format == "json" || format == "yaml" {
+		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}}}
+		for _, obj := range res.Objects {
+			u, err := asUnstructured(obj.Object)
+			if err != nil {
+				return err
+			}
+			withClusterAnnotation(u, cluster)
+			list.Items = append(list.Items, *u)
+		}
+		p, err := o.PrintFlags.ToPrinter()
+		if err != nil {
+			return err
+		}
+		return p.PrintObj(list, o.Out)
+	}
+	if format == "" {
+		how := "the legacy ConfigMap"
+		if res.Mode == metallb.ModeCRD {
+			how = "IPAddressPool and L2Advertisement (metallb.io/v1beta1)"
+		}
+		fmt.Fprintf(o.ErrOut, "cluster %s: MetalLB pool %q in %s, as %s\n", cluster, res.Pool, res.Namespace, how)
+	}
+	for _, obj := range res.Objects {
+		o.PrintFlags.NamePrintFlags.Operation = obj.Action
+		cmdutil.PrintFlagsWithDryRunStrategy(o.PrintFlags, o.DryRun)
+		p, err := o.PrintFlags.ToPrinter()
+		if err != nil {
+			return err
+		}
+		if err := p.PrintObj(obj.Object, o.Out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// poolRow is one pool in --list -o json|yaml.
+type poolRow struct {
+	Cluster    string   `json:"cluster"`
+	Pool       string   `json:"pool"`
+	Namespace  string   `json:"namespace"`
+	Mode       string   `json:"mode"`
+	Protocol   string   `json:"protocol,omitempty"`
+	Addresses  []string `json:"addresses"`
+	AutoAssign bool     `json:"autoAssign"`
+}
+
+// RunList prints the pools of the chosen clusters, or of every member.
+func (o *MetalLBOptions) RunList(ctx context.Context) error {
+	var err error
+	if o.host, err = o.findHost(); err != nil {
+		return err
+	}
+	members, err := membersOrNone(ctx, o.kc, o.host)
+	if err != nil {
+		return err
+	}
+	refs, err := clusterArgs(o.kc, o.host, members, o.Clusters, func(f string, a ...any) { cli.Warnf(o.ErrOut, f, a...) })
+	if err != nil {
+		return err
+	}
+	var targets []metallb.Target
+	failed := false
+	for _, r := range refs {
+		c, err := connect(o.kc, r.Context)
+		if err != nil {
+			warnCluster(o.ErrOut, r.Name, err, o.ClusterTimeout)
+			failed = true
+			continue
+		}
+		targets = append(targets, metallb.Target{Cluster: r.Name, Clients: metallb.Clients{Kube: c.Client, Dynamic: c.Dynamic}})
+	}
+	read := metallb.ReadAll(ctx, targets, o.namespace, o.MaxParallel, o.ClusterTimeout)
+
+	var rows []poolRow
+	table := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Cluster", Type: "string"},
+		{Name: "Pool", Type: "string"},
+		{Name: "Addresses", Type: "string"},
+		{Name: "Mode", Type: "string"},
+		{Name: "Auto-Assign", Type: "string"},
+		{Name: "Namespace", Type: "string", Priority: 1},
+		{Name: "Protocol", Type: "string", Priority: 1},
+	}}
+	for _, r := range read {
+		if r.Err != nil {
+			warnCluster(o.ErrOut, r.Cluster, r.Err, o.ClusterTimeout)
+			failed = true
+			continue
+		}
+		if len(r.Pools) == 0 {
+			table.Rows = append(table.Rows, metav1.TableRow{Cells: []any{r.Cluster, "<none>", "<none>", string(r.Mode), "<none>", o.namespace, "<none>"}})
+			continue
+		}
+		for _, p := range r.Pools {
+			for _, bad := range p.Unparsed {
+				cli.Warnf(o.ErrOut, "cluster %s: pool %s holds %q, which is not an address range", r.Cluster, p.Name, bad)
+			}
+			rows = append(rows, poolRow{Cluster: r.Cluster, Pool: p.Name, Namespace: p.Namespace, Mode: string(p.Mode), Protocol: p.Protocol, Addresses: p.Addresses, AutoAssign: p.AutoAssign})
+			table.Rows = append(table.Rows, metav1.TableRow{Cells: []any{r.Cluster, p.Name, strings.Join(p.Addresses, ","), string(p.Mode), fmt.Sprint(p.AutoAssign), p.Namespace, orNone(p.Protocol)}})
+		}
+	}
+	switch format := labelOutputFormat(o.PrintFlags); format {
+	case "json", "yaml":
+		if rows == nil {
+			rows = []poolRow{}
+		}
+		out, err := json.MarshalIndent(map[string]any{"pools": rows}, "", "    ")
+		if err != nil {
+			return err
+		}
+		if format == "yaml" {
+			if out, err = yaml.JSONToYAML(out); err != nil {
+				return err
+			}
+		} else {
+			out = append(out, '\n')
+		}
+		if _, err := o.Out.Write(out); err != nil {
+			return err
+		}
+	default:
+		if len(table.Rows) > 0 {
+			p := printers.NewTablePrinter(printers.PrintOptions{Wide: format == "wide", NoHeaders: o.NoHeaders})
+			if err := p.PrintObj(table, o.Out); err != nil {
+				return err
+			}
+		}
+	}
+	if failed {
+		return &cli.SilentError{Code: cli.ExitError}
+	}
+	return nil
+}
