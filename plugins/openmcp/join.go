@@ -2,6 +2,7 @@ package openmcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
 
 // JoinOptions are the options of `kubectl openmcp join`.
@@ -28,12 +31,18 @@ type JoinOptions struct {
 	Wait         time.Duration
 	TokenTimeout time.Duration
 	Platform     string
-	DryRun       cmdutil.DryRunStrategy
+	// The OpenMCP guide's steps 4 and 5, run by the same command.
+	Region, Zone  string
+	AllowAny      bool
+	MetalLBRanges []string
+	AllowOverlap  bool
+	DryRun        cmdutil.DryRunStrategy
 	PrintFlags   *genericclioptions.PrintFlags
 
 	kc      *fleet.Kubeconfig
 	host    *hostTarget
 	members map[string]*federation.Cluster
+	ranges  []metallb.Range
 	printer printers.ResourcePrinter
 	genericiooptions.IOStreams
 }
@@ -61,6 +70,9 @@ what changed and reports "unchanged" otherwise.`,
   # Join a context under another name, through a NATed API address, and wait until Ready
   kubectl openmcp join gke_proj_asia-northeast3_c1 --cluster-name seoul --api-endpoint https://203.0.113.10:6443 --wait
 
+  # Steps 3 to 5 of the OpenMCP guide in one: join, label region and zone, set the MetalLB pool
+  kubectl openmcp join cluster1 --region AS --zone KR --metallb-range 10.0.3.241-10.0.3.250
+
   # Show what would be created, token redacted
   kubectl openmcp join cluster1 --dry-run=client -o yaml`,
 		Args:              cli.MinArgs(1),
@@ -83,6 +95,11 @@ what changed and reports "unchanged" otherwise.`,
 	f.Lookup("wait").NoOptDefVal = "2m"
 	f.DurationVar(&o.TokenTimeout, "token-timeout", 30*time.Second, "How long to wait for the member's token controller to issue the service-account token")
 	f.StringVar(&o.Platform, "platform", "", "Platform label for the KubeFedCluster (gke, eks, aks, openstack, ...); detected from the server version when empty")
+	f.StringVar(&o.Region, "region", "", "Label the member's control-plane nodes and its KubeFedCluster with this region (continent code: AF, AN, AS, EU, NA, OC, SA)")
+	f.StringVar(&o.Zone, "zone", "", "Label them with this zone (ISO 3166-1 alpha-2 country code, e.g. KR)")
+	f.BoolVar(&o.AllowAny, "allow-any", false, "Accept any --region/--zone label value, not only continent and country codes")
+	f.StringArrayVar(&o.MetalLBRanges, "metallb-range", nil, "Set the member's MetalLB pool \"default\" to this range (FROM-TO or CIDR; repeat for several)")
+	f.BoolVar(&o.AllowOverlap, "allow-overlap", false, "Write --metallb-range even if it overlaps another cluster's pool")
 	cmdutil.AddDryRunFlag(cmd)
 	o.PrintFlags.AddFlags(cmd)
 	return cmd
@@ -97,6 +114,9 @@ func (o *JoinOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string
 	}
 	if o.ClusterName != "" && len(args) > 1 {
 		return cli.Usagef("--cluster-name %q names one cluster, but %d contexts were given: join them one at a time", o.ClusterName, len(args))
+	}
+	if len(o.MetalLBRanges) > 0 && len(args) > 1 {
+		return cli.Usagef("--metallb-range is the pool of one cluster (two clusters cannot share addresses), but %d contexts were given: join them one at a time", len(args))
 	}
 	if o.APIEndpoint != "" && len(args) > 1 {
 		return cli.Usagef("--api-endpoint is the address of one cluster, but %d contexts were given: join them one at a time", len(args))
@@ -146,6 +166,18 @@ func (o *JoinOptions) Validate() error {
 		if err := federation.ValidateAPIEndpoint(o.APIEndpoint); err != nil {
 			return &cli.UsageError{Err: err}
 		}
+	}
+	if o.Region != "" || o.Zone != "" {
+		if _, _, err := topology.ParseRegionZone(o.Region, o.Zone, o.AllowAny); err != nil {
+			return &cli.UsageError{Err: err}
+		}
+	}
+	if len(o.MetalLBRanges) > 0 {
+		rs, err := metallb.ParseRanges(o.MetalLBRanges)
+		if err != nil {
+			return &cli.UsageError{Err: err}
+		}
+		o.ranges = rs
 	}
 	if o.Wait < 0 || o.TokenTimeout <= 0 {
 		return cli.Usagef("--wait and --token-timeout must be positive durations")
@@ -197,6 +229,9 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 			cli.Warnf(o.ErrOut, "context %q skips TLS verification: the host will not verify %s either (disabledTLSValidations: [\"*\"])", r.Cluster, r.Value.Endpoint.APIEndpoint)
 		}
 	}
+	if !failed {
+		failed = !o.checkSteps(ctx)
+	}
 	if failed {
 		fmt.Fprintln(o.ErrOut, "nothing was changed")
 		return &cli.SilentError{Code: cli.ExitError}
@@ -209,14 +244,24 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 		req := o.request(c)
 		req.Checked = checked[c]
 		req.Labels = o.platformLabel(c)
-		return federation.Join(ctx, req)
+		res, err := federation.Join(ctx, req)
+		if err != nil {
+			return res, err
+		}
+		return res, o.afterJoin(ctx, c, res)
 	})
 	if o.DryRun != cmdutil.DryRunNone {
 		return o.printDryRun(results)
 	}
 	for _, r := range results {
 		name := o.clusterName(r.Cluster)
-		if r.Err != nil {
+		var stepErr *afterJoinError
+		switch {
+		case errors.As(r.Err, &stepErr):
+			fmt.Fprintf(o.ErrOut, "%s cluster %s joined, but %v\n", cli.Bad("error:"), name, stepErr)
+			failed = true
+			continue
+		case r.Err != nil:
 			fmt.Fprintf(o.ErrOut, "%s cluster %s not joined: %v (nothing of this join was left behind)\n", cli.Bad("error:"), name, r.Err)
 			failed = true
 			continue
@@ -373,4 +418,98 @@ func readyOf(obj *unstructured.Unstructured) string {
 		}
 	}
 	return "Unknown"
+}
+
+// checkSteps runs the checks of the label and MetalLB steps before the join
+// writes anything: labels that would need --overwrite, and a pool that
+// overlaps another cluster's. It prints what fails and reports success.
+func (o *JoinOptions) checkSteps(ctx context.Context) bool {
+	ok := true
+	if o.Region != "" || o.Zone != "" {
+		for _, c := range o.Contexts {
+			_, err := topology.Apply(ctx, o.members[c].Client, nil, o.host.Namespace, o.clusterName(c), o.topologyOptions(topology.DryRunClient))
+			if err != nil {
+				fmt.Fprintf(o.ErrOut, "%s %s: label step: %v\n", cli.Bad("error:"), o.clusterName(c), err)
+				ok = false
+			}
+		}
+	}
+	if len(o.ranges) > 0 {
+		c := o.Contexts[0]
+		members, err := membersOrNone(ctx, o.kc, o.host)
+		if err == nil {
+			target := &clusterArg{Name: o.clusterName(c), Cluster: o.members[c]}
+			err = checkPoolOverlaps(ctx, o.kc, o.ErrOut, members, target, o.poolCheck())
+		}
+		if err != nil {
+			fmt.Fprintf(o.ErrOut, "%s %s: MetalLB step: %v\n", cli.Bad("error:"), o.clusterName(c), err)
+			ok = false
+		}
+	}
+	return ok
+}
+
+func (o *JoinOptions) topologyOptions(dry topology.DryRun) topology.Options {
+	return topology.Options{Region: o.Region, Zone: o.Zone, Overwrite: o.Overwrite, AllowAny: o.AllowAny, DryRun: dry, FieldManager: federation.FieldManager}
+}
+
+func (o *JoinOptions) poolCheck() poolCheck {
+	return poolCheck{Namespace: metallb.DefaultNamespace, Pool: "default", Ranges: o.ranges, MaxParallel: 16, Timeout: defaultClusterTimeout, AllowOverlap: o.AllowOverlap}
+}
+
+// afterJoinError is a label or MetalLB step that failed after the join itself
+// succeeded: the cluster stays joined, and the step can be run again alone.
+type afterJoinError struct {
+	step, retry string
+	err         error
+}
+
+func (e *afterJoinError) Error() string {
+	return fmt.Sprintf("the %s step failed: %v (run `%s` to retry it)", e.step, e.err, e.retry)
+}
+
+// afterJoin runs the label and MetalLB steps of a join, and adds what they
+// would write to a dry run's objects.
+func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federation.JoinResult) error {
+	name := o.clusterName(context)
+	member := o.members[context]
+	dry := o.DryRun != cmdutil.DryRunNone
+	if o.Region != "" || o.Zone != "" {
+		host := o.host.Cluster.Dynamic
+		if o.DryRun == cmdutil.DryRunClient {
+			host = nil // the KubeFedCluster does not exist yet
+		}
+		tr, err := topology.Apply(ctx, member.Client, host, o.host.Namespace, name, o.topologyOptions(topologyDryRun(o.DryRun)))
+		if err != nil {
+			return &afterJoinError{"label", fmt.Sprintf("kubectl openmcp label %s --region %s --zone %s", name, o.Region, o.Zone), err}
+		}
+		for _, ch := range tr.Changes() {
+			res.Steps = append(res.Steps, federation.Step{Cluster: "member", Object: ch.Kind + " " + ch.Name, Outcome: federation.Configured})
+			if dry {
+				if u, err := asUnstructured(ch.Object); err == nil {
+					res.Objects = append(res.Objects, u)
+				}
+			}
+		}
+	}
+	if len(o.ranges) > 0 {
+		mr, err := metallb.Apply(ctx, metallb.Clients{Kube: member.Client, Dynamic: member.Dynamic}, metallb.Options{
+			Pool: "default", Ranges: o.ranges, Mode: metallb.ModeAuto, Namespace: metallb.DefaultNamespace,
+			DryRun: metallbDryRun(o.DryRun), FieldManager: federation.FieldManager,
+		})
+		if err != nil {
+			return &afterJoinError{"MetalLB", fmt.Sprintf("kubectl openmcp metallb %s --range %s", name, strings.Join(o.MetalLBRanges, " --range ")), err}
+		}
+		for _, obj := range mr.Objects {
+			u, err := asUnstructured(obj.Object)
+			if err != nil {
+				continue
+			}
+			res.Steps = append(res.Steps, federation.Step{Cluster: "member", Object: u.GetKind() + " " + u.GetName(), Outcome: federation.Outcome(obj.Action)})
+			if dry {
+				res.Objects = append(res.Objects, u)
+			}
+		}
+	}
+	return nil
 }

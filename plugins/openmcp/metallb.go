@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -230,6 +231,23 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 // checkOverlaps reads every member's pools (and the target's, if it is not
 // a member) and refuses a range that overlaps one of them.
 func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Member, target *clusterArg) error {
+	return checkPoolOverlaps(ctx, o.kc, o.ErrOut, members, target, poolCheck{
+		Namespace: o.namespace, Pool: o.Pool, Ranges: o.ranges,
+		MaxParallel: o.MaxParallel, Timeout: o.ClusterTimeout, AllowOverlap: o.AllowOverlap,
+	})
+}
+
+// poolCheck is what checkPoolOverlaps compares.
+type poolCheck struct {
+	Namespace, Pool string
+	Ranges          []metallb.Range
+	MaxParallel     int
+	Timeout         time.Duration
+	AllowOverlap    bool
+}
+
+// checkPoolOverlaps is the federation-wide overlap check metallb and join share.
+func checkPoolOverlaps(ctx context.Context, kc *fleet.Kubeconfig, errOut io.Writer, members []fleet.Member, target *clusterArg, pc poolCheck) error {
 	var targets []metallb.Target
 	var unread []string
 	seenTarget := false
@@ -243,7 +261,7 @@ func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Memb
 			unread = append(unread, fmt.Sprintf("cluster %s: no kubeconfig context reaches it", m.Name))
 			continue
 		}
-		c, err := connect(o.kc, m.Context)
+		c, err := connect(kc, m.Context)
 		if err != nil {
 			unread = append(unread, fmt.Sprintf("cluster %s: %v", m.Name, err))
 			continue
@@ -253,7 +271,7 @@ func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Memb
 	if !seenTarget {
 		targets = append(targets, metallb.Target{Cluster: target.Name, Clients: metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}})
 	}
-	read := metallb.ReadAll(ctx, targets, o.namespace, o.MaxParallel, o.ClusterTimeout)
+	read := metallb.ReadAll(ctx, targets, pc.Namespace, pc.MaxParallel, pc.Timeout)
 	for _, r := range read {
 		if r.Err != nil {
 			unread = append(unread, fmt.Sprintf("cluster %s: %v", r.Cluster, r.Err))
@@ -263,13 +281,13 @@ func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Memb
 			return fmt.Errorf("cluster %s: cannot read its MetalLB pools: %w", target.Name, r.Err)
 		}
 	}
-	overlaps := metallb.FindOverlaps(target.Name, o.Pool, o.ranges, read)
-	if o.AllowOverlap {
+	overlaps := metallb.FindOverlaps(target.Name, pc.Pool, pc.Ranges, read)
+	if pc.AllowOverlap {
 		for _, u := range unread {
-			cli.Warnf(o.ErrOut, "%s; its pools were not checked for overlaps", u)
+			cli.Warnf(errOut, "%s; its pools were not checked for overlaps", u)
 		}
 		for _, ov := range overlaps {
-			cli.Warnf(o.ErrOut, "address range %s (written anyway: --allow-overlap)", ov)
+			cli.Warnf(errOut, "address range %s (written anyway: --allow-overlap)", ov)
 		}
 		return nil
 	}

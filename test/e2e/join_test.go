@@ -292,3 +292,82 @@ func TestJoinRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// The OpenMCP guide's steps 3 to 5 in one command, and their checks before
+// any write: an overlapping pool or a bad code leaves the cluster unjoined.
+func TestJoinLabelsAndSetsPoolInOneCommand(t *testing.T) {
+	fed := sandbox.Start(t, sandbox.Options{Members: 2, MetalLBCRDs: []string{"cluster1"}})
+	for _, m := range fed.Members {
+		m.CreateNodes(t, sandbox.Node{Name: m.Name + "-master", Roles: []string{"control-plane"}, Ready: true},
+			sandbox.Node{Name: m.Name + "-worker", Roles: []string{"worker"}, Ready: true})
+	}
+	ctx := context.Background()
+	res := fed.OpenMCP(t, "join", "cluster1", "--region", "as", "--zone", "kr", "--metallb-range", "10.0.3.241-10.0.3.250")
+	if res.Code != 0 {
+		t.Fatalf("join: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	node, err := fed.Member("cluster1").Client.CoreV1().Nodes().Get(ctx, "cluster1-master", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"} {
+		if node.Labels[k] != "AS" {
+			t.Errorf("control-plane node label %s = %q, want AS", k, node.Labels[k])
+		}
+	}
+	for _, k := range []string{"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"} {
+		if node.Labels[k] != "KR" {
+			t.Errorf("control-plane node label %s = %q, want KR", k, node.Labels[k])
+		}
+	}
+	worker, _ := fed.Member("cluster1").Client.CoreV1().Nodes().Get(ctx, "cluster1-worker", metav1.GetOptions{})
+	if _, ok := worker.Labels["topology.kubernetes.io/region"]; ok {
+		t.Errorf("worker labelled too; the guide labels control-plane nodes by default")
+	}
+	kfc, err := fed.Host.Dynamic.Resource(fleet.KubeFedClusters).Namespace(sandbox.KubeFedNamespace).Get(ctx, "cluster1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := kfc.GetLabels(); l["topology.kubernetes.io/region"] != "AS" || l["topology.kubernetes.io/zone"] != "KR" {
+		t.Errorf("KubeFedCluster labels %v", l)
+	}
+	pools := schema.GroupVersionResource{Group: "metallb.io", Version: "v1beta1", Resource: "ipaddresspools"}
+	pool, err := fed.Member("cluster1").Dynamic.Resource(pools).Namespace("metallb-system").Get(ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("IPAddressPool default on cluster1: %v", err)
+	}
+	if addrs, _, _ := unstructured.NestedStringSlice(pool.Object, "spec", "addresses"); len(addrs) != 1 || addrs[0] != "10.0.3.241-10.0.3.250" {
+		t.Errorf("pool addresses %v", addrs)
+	}
+
+	// Refused before any write: overlap with cluster1's pool, bad zone, --overwrite needed.
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"join", "cluster2", "--metallb-range", "10.0.3.245-10.0.3.246"}, 1, "cluster1"},
+		{[]string{"join", "cluster2", "--region", "AS", "--zone", "KO"}, 2, `"KO"`},
+		{[]string{"join", "cluster1", "cluster2", "--metallb-range", "10.0.9.0/28"}, 2, "one cluster"},
+	} {
+		res := fed.OpenMCP(t, tc.args...)
+		if res.Code != tc.code || !strings.Contains(res.Stderr, tc.want) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", tc.args, res.Code, tc.code, res.Stderr, tc.want)
+		}
+	}
+	if got := hostKubeFedClusters(t, fed); len(got) != 1 {
+		t.Errorf("refused joins created KubeFedClusters: %v", got)
+	}
+	if got := memberFootprint(t, fed.Member("cluster2")); len(got) != 0 {
+		t.Errorf("refused joins left %v on cluster2", got)
+	}
+	// Re-joining cluster1 with other labels needs --overwrite, like kubectl label.
+	res = fed.OpenMCP(t, "join", "cluster1", "--region", "EU", "--zone", "DE")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "overwrite") {
+		t.Errorf("relabel without --overwrite: exit %d, stderr %q", res.Code, res.Stderr)
+	}
+	res = fed.OpenMCP(t, "join", "cluster1", "--region", "EU", "--zone", "DE", "--overwrite")
+	if res.Code != 0 {
+		t.Errorf("relabel with --overwrite: exit %d, stderr %q", res.Code, res.Stderr)
+	}
+}
