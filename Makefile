@@ -47,3 +47,15 @@ sandbox-down: ## Stop the sandbox
 
 clean:
 	rm -rf bin dist
+
+# Release packaging (hack/dist, hack/krew-manifest). The binaries of `dist` are
+# stamped with VERSION and COMMIT as above but with the commit time as build
+# date, so the same commit gives the same archives and checksums.
+DIST_DIR ?= dist
+.PHONY: dist krew-manifests
+
+dist: ## Archives of both plugins for every release platform, and checksums.txt, in $(DIST_DIR)/
+	$(GO) run ./hack/dist -go '$(GO)' -out '$(DIST_DIR)' -version '$(VERSION)' -commit '$(COMMIT)'
+
+krew-manifests: dist ## krew-manifests/*.yaml (uri and sha256 from $(DIST_DIR)/) and the krew-release-bot templates
+	$(GO) run ./hack/krew-manifest -dist '$(DIST_DIR)' -version '$(VERSION)' -out krew-manifests

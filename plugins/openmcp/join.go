@@ -37,7 +37,7 @@ type JoinOptions struct {
 	MetalLBRanges []string
 	AllowOverlap  bool
 	DryRun        cmdutil.DryRunStrategy
-	PrintFlags   *genericclioptions.PrintFlags
+	PrintFlags    *genericclioptions.PrintFlags
 
 	kc      *fleet.Kubeconfig
 	host    *hostTarget
