@@ -320,6 +320,17 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 			parts[gk] = append(parts[gk], printing.ClusterTable{Cluster: r.Cluster, Table: t})
 		}
 	}
+	// A type no cluster has objects of prints nothing, as in kubectl get a,b.
+	nonEmpty := order[:0]
+	for _, gk := range order {
+		for _, p := range parts[gk] {
+			if len(p.Table.Rows) > 0 {
+				nonEmpty = append(nonEmpty, gk)
+				break
+			}
+		}
+	}
+	order = nonEmpty
 	w := printers.GetNewTabWriter(o.Out)
 	defer w.Flush()
 	if len(order) == 0 {
@@ -480,7 +491,7 @@ func (o *GetOptions) watch(ctx context.Context, results []fleet.Result[clusterAn
 		all = append(all, e)
 	}
 	if ctx.Err() != nil {
-		return nil
+		return cli.Interruptedf("stopped watching %s in %d cluster(s); nothing was changed", strings.Join(o.args, ","), len(results))
 	}
 	return utilerrors.NewAggregate(all)
 }

@@ -286,6 +286,9 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 }
 
 func (o *StatusOptions) verdict(plan openmcp.Plan, ready map[string]int64, states []fleet.Result[memberState]) string {
+	if len(plan.Clusters) == 0 && len(plan.Max) == 0 {
+		return "not scheduled: status.clusterMaps is empty (is OpenMCP's scheduler running in namespace openmcp?)"
+	}
 	if o.Kind.Kind == "OpenMCPDeployment" {
 		return openmcp.ReplicaVerdict(plan.Clusters, ready)
 	}

@@ -65,14 +65,19 @@ say "An overlapping pool is refused, naming the other cluster"
 run_reporting kubectl openmcp metallb cluster2 --range 10.0.3.245-10.0.3.246
 
 say "Place the guide's OpenMCP samples and a plain nginx Deployment + NodePort Service"
-kubectl --context openmcp create namespace openmcp --dry-run=client -o yaml | kubectl --context openmcp apply -f - >/dev/null
 run kubectl openmcp place -n openmcp -f "$samples/openmcpdeployment/cr.yaml" -f "$samples/openmcpservice/cr.yaml" -f "$samples/openmcpingress/cr.yaml"
+say "The guide's HybridAutoScaler sample is stale (hpaTemplate at the top of spec): place fixes it and says so"
+run kubectl openmcp place -n openmcp -f "$samples/openmcphybridautoscaler/cr.yaml"
+say "OpenMCP's default policies, then change one"
+run kubectl openmcp place -n openmcp -f "$root/pkg/openmcp/testdata/reference/policy/"
+run kubectl openmcp policy set hpa-minmax-distribution-mode Mode=Equal
+run kubectl openmcp policy get
 run kubectl openmcp place -n openmcp -f test/demo/nginx.yaml --clusters cluster1,cluster2 --replicas 4
 run kubectl openmcp place -n openmcp -f test/demo/nginx.yaml --clusters cluster1,cluster2 --replicas 4
 run kubectl openmcp get odeploy,osvc -n openmcp --include-host
 
 say "Without OpenMCP's controllers, KubeFed itself propagates: enable Deployments, place as a FederatedDeployment"
-run kubectl openmcp enable deployments
+run kubectl openmcp enable deployments namespaces
 run kubectl openmcp place -n openmcp -f test/demo/web.yaml --federation kubefed --clusters cluster1,cluster2
 for i in $(seq 1 60); do
   n=$(kubectl openmcp get deploy web -n openmcp --all-clusters -o name 2>/dev/null | wc -l || true)
@@ -81,7 +86,6 @@ for i in $(seq 1 60); do
 done
 run kubectl openmcp get deploy,svc,hpa --all-clusters -n openmcp
 run kubectl openmcp status odeploy/openmcp-deployment -n openmcp
-run kubectl openmcp policy get
 run_reporting kubectl openmcp check
 
 say "MCKS: one cluster, nodes from three clouds"
