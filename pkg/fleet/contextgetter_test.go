@@ -1,0 +1,151 @@
+package fleet
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+func writeKubeconfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["c1"] = &clientcmdapi.Cluster{Server: "https://10.0.0.1:6443", CertificateAuthorityData: []byte("ca1")}
+	cfg.Clusters["c2"] = &clientcmdapi.Cluster{Server: "https://10.0.0.2:6443", InsecureSkipTLSVerify: true, TLSServerName: "api.c2"}
+	cfg.AuthInfos["cert"] = &clientcmdapi.AuthInfo{ClientCertificateData: []byte("cert"), ClientKeyData: []byte("key")}
+	cfg.AuthInfos["exec"] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
+		APIVersion: "client.authentication.k8s.io/v1", Command: "get-token", Args: []string{"--cluster", "c2"},
+		InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
+	}}
+	cfg.Contexts["cluster1"] = &clientcmdapi.Context{Cluster: "c1", AuthInfo: "cert", Namespace: "team-a"}
+	cfg.Contexts["cluster2"] = &clientcmdapi.Context{Cluster: "c2", AuthInfo: "exec"}
+	// Nothing listens there: requests fail at once.
+	cfg.Clusters["c3"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1", InsecureSkipTLSVerify: true}
+	cfg.AuthInfos["token"] = &clientcmdapi.AuthInfo{Token: "t"}
+	cfg.Contexts["cluster3"] = &clientcmdapi.Context{Cluster: "c3", AuthInfo: "token"}
+	cfg.CurrentContext = "cluster1"
+	path := filepath.Join(dir, "config")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestGetterMakesTheConfigForMakes(t *testing.T) {
+	path := writeKubeconfig(t)
+	base := genericclioptions.NewConfigFlags(true)
+	base.KubeConfig = &path
+	timeout, as, groups, extra, noGzip := "7s", "jane", []string{"admins"}, []string{"scopes=a", "scopes=b"}, true
+	base.Timeout, base.Impersonate, base.ImpersonateGroup, base.ImpersonateUserExtra, base.DisableCompression = &timeout, &as, &groups, &extra, &noGzip
+	kc := NewKubeconfig(base)
+	for _, ctx := range []string{"cluster1", "cluster2", "cluster3"} {
+		want, err := kc.For(ctx).ToRESTConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := kc.Getter(ctx, nil).ToRESTConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("context %s: Getter config\n%#v\nFor config\n%#v", ctx, got, want)
+		}
+	}
+	cfg, _ := kc.Getter("cluster2", nil).ToRESTConfig()
+	if cfg.Impersonate.UserName != "jane" || len(cfg.Impersonate.Extra["scopes"]) != 2 || cfg.Timeout.String() != "7s" || cfg.ExecProvider == nil {
+		t.Errorf("flags lost: %+v", cfg)
+	}
+}
+
+func TestGetterFailsOnFirstUseForAMissingContext(t *testing.T) {
+	path := writeKubeconfig(t)
+	base := genericclioptions.NewConfigFlags(true)
+	base.KubeConfig = &path
+	g := NewKubeconfig(base).Getter("gone", nil) // no error yet: it is one cluster's failure
+	if _, err := g.ToRESTConfig(); err == nil {
+		t.Fatal("a context missing from the kubeconfig gave a config")
+	}
+	if _, err := g.ToDiscoveryClient(); err == nil {
+		t.Fatal("a context missing from the kubeconfig gave a discovery client")
+	}
+}
+
+// A discovery cache on disk, as kubectl leaves it, for a server that is gone.
+func writeDiscoveryCache(t *testing.T, dir, host string) {
+	t.Helper()
+	base := filepath.Join(dir, "discovery", overlyCautiousIllegalFileCharacters.ReplaceAllString(host, "_"))
+	files := map[string]string{
+		"servergroups.json":       `{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"","versions":[{"groupVersion":"v1","version":"v1"}],"preferredVersion":{"groupVersion":"v1","version":"v1"}}]}`,
+		"v1/serverresources.json": `{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"v1","resources":[{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get","list"],"shortNames":["po"]}]}`,
+	}
+	for name, body := range files {
+		path := filepath.Join(base, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestGetterReadsTheDiscoveryCacheOnceUntilInvalidated(t *testing.T) {
+	path := writeKubeconfig(t)
+	cache := t.TempDir()
+	base := genericclioptions.NewConfigFlags(true)
+	base.KubeConfig, base.CacheDir = &path, &cache
+	writeDiscoveryCache(t, cache, "https://127.0.0.1:1")
+	g := NewKubeconfig(base).Getter("cluster3", nil)
+	mapper, err := g.ToRESTMapper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The mapper and the shortcut expander both read discovery.
+	gvk, err := mapper.KindFor(schema.GroupVersionResource{Resource: "po"})
+	if err != nil || gvk.Kind != "Pod" {
+		t.Fatalf("po maps to %v, %v", gvk, err)
+	}
+	if err := os.RemoveAll(filepath.Join(cache, "discovery")); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := g.ToDiscoveryClient()
+	if _, res, err := d.ServerGroupsAndResources(); err != nil || len(res) != 1 {
+		t.Fatalf("second read went back to disk: %v, %v", res, err)
+	}
+	if d.Fresh() {
+		t.Error("data from the disk cache reported fresh: the mapper would not ask the server about unknown types")
+	}
+	d.Invalidate()
+	if _, _, err := d.ServerGroupsAndResources(); err == nil {
+		t.Error("after Invalidate the first answer was served again instead of asking the server")
+	}
+}
+
+func TestGettersOfAFanOutAreSafeToUseAtOnce(t *testing.T) {
+	path := writeKubeconfig(t)
+	base := genericclioptions.NewConfigFlags(true)
+	base.KubeConfig = &path
+	kc := NewKubeconfig(base) // nothing read yet
+	var getters []genericclioptions.RESTClientGetter
+	for range 8 {
+		getters = append(getters, kc.Getter("cluster1", nil))
+	}
+	done := make(chan error, len(getters))
+	for _, g := range getters {
+		go func() {
+			_, err := g.ToRESTConfig()
+			done <- err
+		}()
+	}
+	for range getters {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

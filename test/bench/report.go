@@ -1,0 +1,443 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+type getRow struct {
+	RTT, HostRTT time.Duration
+	N            int
+	Cold         bool
+	Resource     string
+	Tool         string
+	Note         string // an extra row (host near, -A); "" for the main table
+	Wall         time.Duration
+	CPU          time.Duration // user+sys of the whole process tree, median
+	Runs         int
+	RSSKB        int64
+}
+
+type report struct {
+	cfg       *config
+	machine   string
+	startup   []*startupRow
+	sizes     []sizeRow
+	startupIO string
+	rows      []getRow
+	floors    map[floorKey]time.Duration
+	nFloors   map[floorKey]time.Duration
+	join      []joinRow
+	elapsed   time.Duration
+	loadEnd   string
+}
+
+// table is printed as aligned text on stdout and as Markdown for the docs.
+type table struct {
+	title  string
+	header []string
+	rows   [][]string
+	notes  []string
+}
+
+func (t table) text(w io.Writer) {
+	fmt.Fprintf(w, "\n== %s\n", t.title)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(t.header, "\t"))
+	for _, r := range t.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+	for _, n := range t.notes {
+		fmt.Fprintln(w, "  "+n)
+	}
+}
+
+func (t table) markdown(w io.Writer) {
+	fmt.Fprintf(w, "\n### %s\n\n", t.title)
+	fmt.Fprintln(w, "| "+strings.Join(t.header, " | ")+" |")
+	seps := make([]string, len(t.header))
+	for i := range seps {
+		seps[i] = "---"
+	}
+	fmt.Fprintln(w, "|"+strings.Join(seps, "|")+"|")
+	for _, r := range t.rows {
+		fmt.Fprintln(w, "| "+strings.Join(r, " | ")+" |")
+	}
+	if len(t.notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range t.notes {
+			fmt.Fprintln(w, "- "+n)
+		}
+	}
+}
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintf(w, "\nkubectl-openmcp benchmark (issue 10): %s\n", r.machine)
+	fmt.Fprintf(w, "command: %s (%s, load average at the end %s)\n", r.commandLine(), r.elapsed.Round(time.Second), r.loadEnd)
+	for _, t := range r.tables() {
+		t.text(w)
+	}
+}
+
+func (r *report) writeMarkdown(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "Machine: %s\n\nCommand: `%s` (took %s, load average at the end %s)\n", r.machine, r.commandLine(), r.elapsed.Round(time.Second), r.loadEnd)
+	for _, t := range r.tables() {
+		t.markdown(f)
+	}
+	return nil
+}
+
+func (r *report) commandLine() string {
+	args := strings.Join(os.Args[1:], " ")
+	if r.cfg.Quick && !strings.Contains(args, "quick") {
+		args = strings.TrimSpace(args + " (BENCH_QUICK=1)")
+	}
+	return strings.TrimSpace("go run ./test/bench " + args)
+}
+
+func (r *report) tables() []table {
+	ts := []table{r.getTable(), r.targetTable(), r.startupTable(), r.sizeTable()}
+	if len(r.join) > 0 {
+		ts = append(ts, r.joinTable())
+	}
+	return ts
+}
+
+func (r *report) oursStartup() time.Duration {
+	for _, s := range r.startup {
+		if s.Name == "kubectl-openmcp version" {
+			return s.Wall
+		}
+	}
+	return 0
+}
+
+// find returns the row of a tool in a cell; note picks an extra row.
+func (r *report) find(rtt time.Duration, n int, cold bool, res, tool, note string) (getRow, bool) {
+	for _, row := range r.rows {
+		if row.RTT == rtt && row.N == n && row.Cold == cold && row.Resource == res && row.Tool == tool && row.Note == note {
+			return row, true
+		}
+	}
+	return getRow{}, false
+}
+
+func (r *report) floor(rtt time.Duration, res string, cold bool) time.Duration {
+	return r.oursStartup() + r.floors[floorKey{0, rtt, res, cold}]
+}
+
+func (r *report) getTable() table {
+	t := table{
+		title:  "get across N clusters (one apiserver behind N delaying proxies)",
+		header: []string{"RTT", "N", "CACHE", "COMMAND", "WALL", "CPU", "RUNS", "/OUR N=1", "PEER/US", "PEAK RSS", "FLOOR", "/FLOOR", "N-FLOOR"},
+	}
+	rows := append([]getRow(nil), r.rows...)
+	order := func(tool string) int {
+		switch {
+		case tool == toolOurs:
+			return 0
+		case tool == toolLoop:
+			return 2
+		default:
+			return 1
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.RTT != b.RTT {
+			return a.RTT < b.RTT
+		}
+		if a.N != b.N {
+			return a.N < b.N
+		}
+		if a.Cold != b.Cold {
+			return !a.Cold
+		}
+		if a.Resource != b.Resource {
+			return a.Resource == "pods"
+		}
+		if a.Note != b.Note {
+			return a.Note < b.Note
+		}
+		return order(a.Tool) < order(b.Tool)
+	})
+	for _, row := range rows {
+		name := row.Tool + " " + row.Resource
+		if row.Note != "" {
+			name += " (" + row.Note + ")"
+		}
+		vsN1, peer := "", ""
+		if row.Tool == toolOurs {
+			if base, ok := r.find(row.RTT, 1, row.Cold, row.Resource, toolOurs, ""); ok && base.Wall > 0 {
+				vsN1 = ratio(row.Wall, base.Wall)
+			}
+		} else if us, ok := r.find(row.RTT, row.N, row.Cold, row.Resource, toolOurs, ""); ok && us.Wall > 0 {
+			peer = ratio(row.Wall, us.Wall)
+		}
+		floor := r.floor(row.RTT, row.Resource, row.Cold)
+		nFloor := r.oursStartup() + r.nFloors[floorKey{row.N, row.RTT, row.Resource, row.Cold}]
+		t.rows = append(t.rows, []string{
+			fmtRTT(row.RTT), strconv.Itoa(row.N), cacheName(row.Cold), name, secs(row.Wall), secs(row.CPU), strconv.Itoa(row.Runs),
+			vsN1, peer, mib(row.RSSKB), secs(floor), ratio(row.Wall, floor), secs(nFloor),
+		})
+	}
+	host := "the host (context openmcp, where the KubeFedClusters are read) is behind a proxy at the same RTT as the members"
+	if r.cfg.HostRTT != "same" {
+		host = "the host (context openmcp) is behind a proxy at " + r.cfg.HostRTT
+	}
+	t.notes = []string{
+		"WALL: median of RUNS runs, fork to exit, output read through a pipe and checked (every cluster's every object listed). CPU: median user+sys time of the command's processes (less sensitive than WALL to other load on the machine).",
+		fmt.Sprintf("Commands: `%s --all-clusters -n %s --max-parallel max(N,16)`; `for ctx in cluster1..N; do kubectl get pods -n %s --context $ctx; done`; `printf 'cluster%%d\\n' ... | xargs -P %d -n 1 kubectl get pods -n %s --context`. cold = a fresh empty --cache-dir per run (discovery from the server), warm = a --cache-dir filled by an untimed run.",
+			toolOurs+" RESOURCE", benchNamespace, benchNamespace, r.cfg.XargsP, benchNamespace),
+		"Each proxy delays every chunk by RTT/2 in each direction and holds a connection's first client bytes for one extra RTT (the TCP handshake that loopback skips); " + host + ".",
+		fmt.Sprintf("FLOOR = start-up of `kubectl-openmcp version` (%s) + the fastest of %d runs of a minimal Go client through one proxy: TCP connect, TLS 1.3 handshake, [cold: GET /api and /apis at once], the Table list get makes (limit=500, includeObject=None), body read, not decoded.", secs(r.oursStartup()), r.cfg.FloorRuns),
+		"N-FLOOR = the same start-up + N such minimal clients at once through N proxies (median of 3): what one apiserver on this machine can serve to N clusters' lists (in a real federation each cluster has its own apiserver).",
+		"PEAK RSS: the largest process (for the loops, the largest kubectl; xargs runs up to " + strconv.Itoa(r.cfg.XargsP) + " at once). PEER/US = peer's wall / ours; /OUR N=1 = ours / ours at N=1.",
+		"kubefedctl v0.10.0 has no get (its commands are join, unjoin, enable, disable, federate, orphaning): nothing to compare.",
+	}
+	if g := r.memoryGrowth(); g != "" {
+		t.notes = append(t.notes, g)
+	}
+	return t
+}
+
+// targetCell is where the fan-out targets are judged: N=64 and 50 ms when
+// measured, else the largest N and RTT of this run.
+func (r *report) targetCell() (int, time.Duration, string) {
+	n, rtt := r.cfg.maxN(), r.cfg.maxRTT()
+	for _, x := range r.cfg.Ns {
+		if x == 64 {
+			n = 64
+		}
+	}
+	for _, x := range r.cfg.RTTs {
+		if x == 50*time.Millisecond {
+			rtt = x
+		}
+	}
+	note := ""
+	if n != 64 || rtt != 50*time.Millisecond {
+		note = fmt.Sprintf(" (judged at N=%d, %s: N=64, 50ms not measured in this run)", n, fmtRTT(rtt))
+	}
+	return n, rtt, note
+}
+
+func (r *report) targetTable() table {
+	t := table{title: "targets (issue 10)", header: []string{"TARGET", "MEASURED", "LIMIT", "RESULT"}}
+	add := func(name, measured, limit string, pass bool) {
+		res := "MISS"
+		if pass {
+			res = "PASS"
+		}
+		t.rows = append(t.rows, []string{name, measured, limit, res})
+	}
+	n, rtt, note := r.targetCell()
+	if note != "" {
+		t.notes = append(t.notes, "Fan-out targets"+note+".")
+	}
+	cell := fmt.Sprintf("N=%d %s warm", n, fmtRTT(rtt))
+	ratioRow := func(name string, a, b time.Duration, limit float64, atMost bool) {
+		x := float64(a) / float64(b)
+		pass := x <= limit
+		op := "<="
+		if !atMost {
+			pass, op = x >= limit, ">="
+		}
+		add(name, fmt.Sprintf("%s / %s = %.2fx", secs(a), secs(b), x), fmt.Sprintf("%s %gx", op, limit), pass)
+	}
+	for _, res := range []string{"pods", "hpa"} {
+		us, ok := r.find(rtt, n, false, res, toolOurs, "")
+		base, ok1 := r.find(rtt, 1, false, res, toolOurs, "")
+		if !ok || !ok1 {
+			continue
+		}
+		ratioRow(fmt.Sprintf("get %s %s / our N=1", res, cell), us.Wall, base.Wall, 1.5, true)
+		ratioRow(fmt.Sprintf("get %s %s / floor", res, cell), us.Wall, r.floor(rtt, res, false), 1.3, true)
+		if near, ok := r.find(rtt, n, false, res, toolOurs, "host at 0ms"); ok {
+			ratioRow(fmt.Sprintf("get %s %s, host at 0ms / floor", res, cell), near.Wall, r.floor(rtt, res, false), 1.3, true)
+		}
+	}
+	if us, ok := r.find(rtt, n, false, "pods", toolOurs, ""); ok {
+		if base, ok := r.find(rtt, 1, false, "pods", toolOurs, ""); ok {
+			nf := r.oursStartup() + r.nFloors[floorKey{n, rtt, "pods", false}]
+			t.notes = append(t.notes, fmt.Sprintf("One apiserver on this machine answers for all %d clusters: %d minimal clients at once (N-FLOOR, no decoding, no printing) already take %s, %.2fx our N=1 time; our get pods is %.2fx that.",
+				n, n, secs(nf), float64(nf)/float64(base.Wall), float64(us.Wall)/float64(nf)))
+		}
+		if loop, ok := r.find(rtt, n, false, "pods", toolLoop, ""); ok {
+			ratioRow("sequential kubectl loop / us, "+cell, loop.Wall, us.Wall, 30, false)
+		}
+		if xa, ok := r.find(rtt, n, false, "pods", fmt.Sprintf(toolXargs, r.cfg.XargsP), ""); ok {
+			ratioRow(fmt.Sprintf("xargs -P %d kubectl / us, %s", r.cfg.XargsP, cell), xa.Wall, us.Wall, 3, false)
+		}
+		for _, note := range []string{"", "-A: rows with metadata"} {
+			var rss int64
+			for _, row := range r.rows {
+				if row.Tool == toolOurs && row.N == n && row.Resource == "pods" && row.Note == note {
+					rss = max(rss, row.RSSKB)
+				}
+			}
+			if rss == 0 {
+				continue
+			}
+			what := "any RTT, cold or warm"
+			if note != "" {
+				what = note + ", " + fmtRTT(rtt) + " warm"
+			}
+			add(fmt.Sprintf("peak RSS, get pods N=%d x %d pods (%s)", n, r.cfg.Pods, what), mib(rss), "<= 256 MiB", rss <= 256<<10)
+		}
+	}
+	var kubectl time.Duration
+	for _, s := range r.startup {
+		if strings.HasSuffix(s.Name, ".cache/bin)") {
+			kubectl = s.Wall
+		}
+	}
+	for _, s := range r.startup {
+		if strings.HasPrefix(s.Name, "kubectl-openmcp") && kubectl > 0 {
+			x := float64(s.Wall) / float64(kubectl)
+			add(s.Name+" vs kubectl version --client", fmt.Sprintf("%s / %s = %.2fx", ms(s.Wall), ms(kubectl), x), "<= 0.5x", x <= 0.5)
+		}
+	}
+	if len(r.join) == 2 && r.join[1].Wall > 0 {
+		x := float64(r.join[0].Wall) / float64(r.join[1].Wall)
+		add("join 2 members vs kubefedctl join x2", fmt.Sprintf("%s / %s = %.2fx", secs(r.join[0].Wall), secs(r.join[1].Wall), x), "<= 0.5x", x <= 0.5)
+	}
+	var kubectlSize int64
+	for _, s := range r.sizes {
+		if s.Path != "" && strings.HasPrefix(s.Name, "kubectl v") && kubectlSize == 0 {
+			kubectlSize = s.Bytes
+		}
+	}
+	for _, s := range r.sizes {
+		if strings.HasPrefix(s.Name, "kubectl-") && kubectlSize > 0 {
+			add(s.Name+" binary size vs kubectl", fmt.Sprintf("%s / %s (stripped: %v)", mb(s.Bytes), mb(kubectlSize), s.Stripped), "< kubectl", s.Bytes < kubectlSize)
+		}
+	}
+	return t
+}
+
+func (r *report) startupTable() table {
+	t := table{title: "start-up", header: []string{"COMMAND", "MEDIAN", "MIN", "RUNS", "PEAK RSS", "/KUBECTL"}}
+	var kubectl time.Duration
+	for _, s := range r.startup {
+		if strings.HasSuffix(s.Name, ".cache/bin)") {
+			kubectl = s.Wall
+		}
+	}
+	for _, s := range r.startup {
+		t.rows = append(t.rows, []string{s.Name, ms(s.Wall), ms(s.Min), strconv.Itoa(len(s.walls)), mib(s.RSSKB), ratio(s.Wall, kubectl)})
+	}
+	t.notes = []string{
+		"Runs interleaved round-robin after one warm-up run each. /KUBECTL = median / median of kubectl version --client (.cache/bin).",
+		"strace of `kubectl-openmcp version`: " + r.startupIO,
+	}
+	return t
+}
+
+func (r *report) sizeTable() table {
+	t := table{title: "binary sizes", header: []string{"BINARY", "BYTES", "SIZE", "STRIPPED", "/KUBECTL", "PATH"}}
+	var kubectl int64
+	for _, s := range r.sizes {
+		if strings.HasPrefix(s.Name, "kubectl v") && kubectl == 0 {
+			kubectl = s.Bytes
+		}
+	}
+	for _, s := range r.sizes {
+		x := ""
+		if kubectl > 0 {
+			x = fmt.Sprintf("%.2fx", float64(s.Bytes)/float64(kubectl))
+		}
+		t.rows = append(t.rows, []string{s.Name, strconv.FormatInt(s.Bytes, 10), mb(s.Bytes), strconv.FormatBool(s.Stripped), x, s.Path})
+	}
+	t.notes = []string{"Plugins as `make build` makes them (CGO_ENABLED=0, -trimpath, -ldflags '-s -w'). STRIPPED = no .symtab and no DWARF."}
+	return t
+}
+
+func (r *report) joinTable() table {
+	t := table{title: "join two members (sandbox host + 2 members, no added latency)", header: []string{"COMMAND", "MEDIAN", "RUNS", "PEAK RSS", "/KUBEFEDCTL"}}
+	for _, j := range r.join {
+		t.rows = append(t.rows, []string{j.Cmd, secs(j.Wall), strconv.Itoa(j.Runs), mib(j.RSSKB), ratio(j.Wall, r.join[len(r.join)-1].Wall)})
+	}
+	t.notes = []string{"Between rounds: `kubectl openmcp unjoin cluster1 cluster2 --wait` / `kubefedctl unjoin NAME --cluster-context NAME --host-cluster-context openmcp`, then a wait until no KubeFedCluster and no member kube-federation-system namespace is left."}
+	return t
+}
+
+// memoryGrowth fits our peak RSS (get pods, target RTT, warm) against N by
+// least squares, and compares the -A row (each row with its metadata) with
+// the plain one at the same N.
+func (r *report) memoryGrowth() string {
+	n, rtt, _ := r.targetCell()
+	var xs, ys []float64
+	var plain int64
+	for _, row := range r.rows {
+		if row.Tool == toolOurs && row.RTT == rtt && !row.Cold && row.Resource == "pods" && row.Note == "" {
+			xs, ys = append(xs, float64(row.N)), append(ys, float64(row.RSSKB)/1024)
+			if row.N == n {
+				plain = row.RSSKB
+			}
+		}
+	}
+	if len(xs) < 2 {
+		return ""
+	}
+	var mx, my, sxy, sxx float64
+	for i := range xs {
+		mx, my = mx+xs[i]/float64(len(xs)), my+ys[i]/float64(len(ys))
+	}
+	for i := range xs {
+		sxy += (xs[i] - mx) * (ys[i] - my)
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	slope := sxy / sxx
+	out := fmt.Sprintf("Memory (ours, get pods, %s warm, least squares over N): peak RSS = %.0f MiB + %.2f MiB per cluster of %d pods (%.1f KiB per listed pod, cells only, with the cluster's connection and discovery).",
+		fmtRTT(rtt), my-slope*mx, slope, r.cfg.Pods, slope*1024/float64(r.cfg.Pods))
+	if meta, ok := r.find(rtt, n, false, "pods", toolOurs, "-A: rows with metadata"); ok && plain > 0 {
+		out += fmt.Sprintf(" With -A every row also carries its metadata: %s at N=%d, %.1f KiB more per listed pod, most of it the decoded answers of the clusters being read at the same time (--max-parallel).",
+			mib(meta.RSSKB), n, float64(meta.RSSKB-plain)/float64(n*r.cfg.Pods))
+	}
+	return out
+}
+
+func fmtRTT(d time.Duration) string {
+	if d == 0 {
+		return "0ms"
+	}
+	return d.String()
+}
+
+func secs(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3fs", d.Seconds())
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+func mib(kb int64) string {
+	if kb == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func ratio(a, b time.Duration) string {
+	if a == 0 || b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", float64(a)/float64(b))
+}
