@@ -10,9 +10,9 @@ PKG       := github.com/openmcp-plugins/kubectl-openmcp
 LDFLAGS   := -s -w -X $(PKG)/pkg/version.Version=$(VERSION) -X $(PKG)/pkg/version.GitCommit=$(COMMIT) -X $(PKG)/pkg/version.BuildDate=$(DATE)
 PLUGINS   := kubectl-openmcp kubectl-mcks
 # Packages whose code runs goroutines side by side get the race detector.
-RACE_PKGS ?= ./pkg/...
+RACE_PKGS ?= ./pkg/... ./plugins/...
 
-.PHONY: all build tools test unit e2e lint fmt clean sandbox sandbox-down demo
+.PHONY: all build tools test unit e2e fuzz lint fmt clean sandbox sandbox-down demo bench
 
 all: build
 
@@ -35,6 +35,21 @@ e2e: tools build ## Tests against a real local federation
 test: lint tools build ## Everything CI runs
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# Each parser that reads user or server input, fuzzed for FUZZTIME; the seed
+# corpus and any failing input found are kept in the package's testdata/fuzz/.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzParseRange:./pkg/metallb FuzzParseRegionZone:./pkg/topology FuzzConvert:./pkg/openmcp FuzzDecode:./pkg/mcks
+
+fuzz: ## Fuzz the range, region/zone, manifest and MCKS-answer parsers (FUZZTIME each, default 10s)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) "$${t#*:}" || exit 1; \
+	done
+
+bench: build ## get --all-clusters at N=1..64 clusters and 0/50 ms RTT vs kubectl loops, start-up, sizes, join (needs make tools; ~15 min, BENCH_QUICK=1 ~3 min, BENCH_ARGS=-h lists options)
+	BENCH_QUICK=$(BENCH_QUICK) $(GO) run ./test/bench $(BENCH_ARGS)
 
 demo: ## The main job: the OpenMCP guide end to end on a local sandbox federation
 	./test/demo/demo.sh

@@ -57,3 +57,9 @@ var (
 func Warnf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "%s %s\n", Warn("Warning:"), oneLine(fmt.Sprintf(format, args...)))
 }
+
+// Errorf prints a one-line "error: ..." on w, for commands that report
+// several failures (one per cluster) before choosing their exit code.
+func Errorf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "%s %s\n", Bad("error:"), oneLine(fmt.Sprintf(format, args...)))
+}

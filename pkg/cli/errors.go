@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +12,8 @@ const (
 	ExitOK    = 0
 	ExitError = 1 // the command ran and failed (a cluster said no, a check failed, ...)
 	ExitUsage = 2 // the command line itself is wrong; nothing was attempted
+	// ExitInterrupted is what a shell reports for a command Ctrl-C ended (128+SIGINT).
+	ExitInterrupted = 130
 )
 
 // UsageError marks an error in how the command was called (bad flag, wrong
@@ -55,4 +58,17 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// InterruptedError is a command stopped by Ctrl-C (or SIGTERM). Its message
+// says what was done and what was not; it exits with ExitInterrupted. It
+// matches context.Canceled, so errors.Is sees it as the cancellation it is.
+type InterruptedError struct{ Msg string }
+
+func (e *InterruptedError) Error() string        { return e.Msg }
+func (e *InterruptedError) Is(target error) bool { return target == context.Canceled }
+
+// Interruptedf builds an InterruptedError.
+func Interruptedf(format string, args ...any) error {
+	return &InterruptedError{Msg: fmt.Sprintf(format, args...)}
 }

@@ -8,10 +8,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -23,6 +24,9 @@ import (
 	// Exec credential plugins are built into client-go; this adds the OIDC
 	// auth provider so every context kubectl can use works here too.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
+
+	// Keeps kubectl's message catalog from being parsed at every start (35 ms).
+	_ "github.com/openmcp-plugins/kubectl-openmcp/pkg/kubectltext"
 )
 
 // Command groups shown in --help, in the style of kubectl's own help.
@@ -120,11 +124,14 @@ func (r *Root) setUp() error {
 	if err := ApplyColor(r.Color, r.Streams.Out); err != nil {
 		return err
 	}
-	if r.verbosity.Value.String() == "0" {
-		// client-go logs retries and cache misses through klog; a user who did
-		// not ask for -v should see only our own messages and errors.
-		klog.SetOutput(io.Discard)
-		klog.LogToStderr(false)
+	v, err := strconv.Atoi(r.verbosity.Value.String())
+	if err != nil {
+		return &UsageError{Err: fmt.Errorf("invalid -v %q: want a number", r.verbosity.Value.String())}
+	}
+	setUpLogging(r.Streams.ErrOut, v)
+	if t := r.ConfigFlags.Timeout; t != nil && !validTimeout(*t) {
+		// client-go would say "Invalid timeout value" without the value, and only at the first request.
+		return Usagef("invalid --request-timeout %q: want a duration such as 30s or 1m, or 0 for none", *t)
 	}
 	// Server warnings (deprecated APIs, ...) go to stderr once each, as kubectl prints them.
 	rest.SetDefaultWarningHandler(rest.NewWarningWriter(r.Streams.ErrOut, rest.WarningWriterOptions{Deduplicate: true}))
@@ -143,7 +150,9 @@ func (r *Root) AddCommands(group string, cmds ...*cobra.Command) {
 // errors are one "error: ..." line on stderr; usage errors add the --help hint
 // and exit with ExitUsage. Ctrl-C cancels the command's context.
 func (r *Root) Execute(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal must not kill a write half-way (and
+	// leave kubectl's kubeconfig lock behind).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	r.addGroups()
 	r.Command.SetArgs(args)
@@ -159,13 +168,18 @@ func (r *Root) report(err error) int {
 	if errors.As(err, &silent) {
 		return silent.Code
 	}
+	var interrupted *InterruptedError
+	if errors.As(err, &interrupted) {
+		fmt.Fprintf(r.Streams.ErrOut, "%s %s\n", Warn("interrupted:"), oneLine(interrupted.Msg))
+		return ExitInterrupted
+	}
 	fmt.Fprintf(r.Streams.ErrOut, "%s %s\n", Bad("error:"), oneLine(err.Error()))
 	if IsUsage(err) || isCobraUsage(err) {
 		fmt.Fprintf(r.Streams.ErrOut, "See '%s --help' for usage.\n", r.Command.Annotations[cobra.CommandDisplayNameAnnotation])
 		return ExitUsage
 	}
 	if errors.Is(err, context.Canceled) {
-		return 130
+		return ExitInterrupted
 	}
 	return ExitError
 }
@@ -197,4 +211,17 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 func FlagSetHas(fs *pflag.FlagSet, name string) bool {
 	f := fs.Lookup(name)
 	return f != nil && f.Changed
+}
+
+// validTimeout accepts what kubectl's --request-timeout does: 0, whole
+// seconds, or a non-negative duration with a unit.
+func validTimeout(s string) bool {
+	if s == "" || s == "0" {
+		return true
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return n >= 0
+	}
+	d, err := time.ParseDuration(s)
+	return err == nil && d >= 0
 }

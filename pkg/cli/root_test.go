@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,6 +22,16 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 		Use:  "fail",
 		Args: NoArgs(),
 		RunE: func(*cobra.Command, []string) error { return errors.New("the cluster said no\nsecond line") },
+	}, &cobra.Command{
+		Use:  "interrupt",
+		Args: NoArgs(),
+		RunE: func(*cobra.Command, []string) error {
+			return Interruptedf("cluster1 joined; stopped waiting for Ready")
+		},
+	}, &cobra.Command{
+		Use:  "cancel",
+		Args: NoArgs(),
+		RunE: func(*cobra.Command, []string) error { return fmt.Errorf("list pods: %w", context.Canceled) },
 	})
 	code = root.Execute(args)
 	return code, out.String(), errOut.String()
@@ -129,5 +141,38 @@ func TestNoColorEnvKeepsErrorsPlain(t *testing.T) {
 	_, _, errOut := run(t, "--color", "auto", "fail")
 	if strings.Contains(errOut, "\x1b[") {
 		t.Fatalf("escape codes with NO_COLOR: %q", errOut)
+	}
+}
+
+// Ctrl-C exits 130, as a shell reports a command SIGINT ended, with the
+// command's own account of what was and was not done.
+func TestInterruptedExits130SayingWhatWasDone(t *testing.T) {
+	code, _, errOut := run(t, "interrupt")
+	if code != ExitInterrupted || errOut != "interrupted: cluster1 joined; stopped waiting for Ready\n" {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if !errors.Is(Interruptedf("x"), context.Canceled) {
+		t.Error("an InterruptedError must match context.Canceled")
+	}
+	code, _, errOut = run(t, "cancel")
+	if code != ExitInterrupted || errOut != "error: list pods: context canceled\n" {
+		t.Errorf("a plain cancellation: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestBadRequestTimeoutIsAUsageErrorNamingIt(t *testing.T) {
+	code, _, errOut := run(t, "fail", "--request-timeout", "soon")
+	if code != ExitUsage || !strings.Contains(errOut, `invalid --request-timeout "soon"`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	for _, ok := range []string{"0", "30", "1m", "250ms"} {
+		if !validTimeout(ok) {
+			t.Errorf("%q refused", ok)
+		}
+	}
+	for _, bad := range []string{"-1", "-5s", "1x", "soon"} {
+		if validTimeout(bad) {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

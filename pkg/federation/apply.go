@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
@@ -52,6 +54,15 @@ type writer struct {
 	client  dynamic.Interface
 	dryRun  bool // server-side dry run
 	created []ref
+	// absentNamespace is a namespace a server-side dry run "created": it
+	// does not exist, so the apiserver cannot dry-run objects in it; they
+	// are reported as created without a request.
+	absentNamespace string
+}
+
+// skip reports whether a server-side dry run cannot send r.
+func (w *writer) skip(r ref) bool {
+	return w.dryRun && w.absentNamespace != "" && r.namespace == w.absentNamespace
 }
 
 func toUnstructured(obj any) (*unstructured.Unstructured, error) {
@@ -91,6 +102,9 @@ func (w *writer) apply(ctx context.Context, obj any) (Outcome, error) {
 	ri, err := w.resource(r.kind, r.namespace)
 	if err != nil {
 		return "", err
+	}
+	if w.skip(r) {
+		return Created, nil
 	}
 	before, err := ri.Get(ctx, r.name, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -146,10 +160,12 @@ func (w *writer) createIfMissing(ctx context.Context, obj any) (Outcome, error) 
 	return Created, nil
 }
 
-// rollback deletes, newest first, what this writer created. It uses a fresh
-// context: the one that failed may be cancelled or out of time.
-func (w *writer) rollback() []error {
-	var errs []error
+// rollback deletes, newest first, what this writer created, and returns
+// what it could not delete. It uses a fresh context: the one that failed may
+// be cancelled (Ctrl-C) or out of time. A namespace it deletes is waited for
+// until it is gone, so that joining again at once finds no Terminating
+// namespace in its way.
+func (w *writer) rollback() (left []ref, errs []error) {
 	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
 	defer cancel()
 	for i := len(w.created) - 1; i >= 0; i-- {
@@ -159,9 +175,17 @@ func (w *writer) rollback() []error {
 			err = ri.Delete(ctx, r.name, metav1.DeleteOptions{})
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("roll back %s: %w", r, err))
+			left = append(left, r)
+			errs = append(errs, fmt.Errorf("delete %s: %w", r, err))
+			continue
+		}
+		if r.kind == "Namespace" && err == nil {
+			_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+				_, err := ri.Get(ctx, r.name, metav1.GetOptions{})
+				return apierrors.IsNotFound(err), nil
+			})
 		}
 	}
 	w.created = nil
-	return errs
+	return left, errs
 }

@@ -115,6 +115,20 @@ type StepError struct {
 func (e *StepError) Error() string { return fmt.Sprintf("%s: %v", e.Step, e.Err) }
 func (e *StepError) Unwrap() error { return e.Err }
 
+// RollbackError is a failed join whose clean-up failed too (the cluster went
+// away, say): Left names, by cluster, what this run created and could not
+// delete. Joining again once the cluster is back adopts it.
+type RollbackError struct {
+	Err   error    // why the join failed
+	Left  []string // e.g. "host: Secret kube-federation-system/c1-kubefed-token"
+	Cause error    // why the first of them could not be deleted
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("%v; rolling back failed too (%v), so this run left behind %s", e.Err, e.Cause, strings.Join(e.Left, ", "))
+}
+func (e *RollbackError) Unwrap() error { return e.Err }
+
 // ValidateClusterName checks a cluster name: it names objects on both clusters.
 func ValidateClusterName(name string) error {
 	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
@@ -185,6 +199,13 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 		p.Existing = existing
 	}
 	p.MemberIsHost = sameServer(req.Host.Config.Host, req.Member.Config.Host)
+	// A client dry run writes nothing: it may show the objects to someone
+	// who could not write them.
+	if req.DryRun != DryRunClient {
+		if err := checkPermissions(ctx, req, scope, !p.NamespaceExists); err != nil {
+			return nil, &StepError{"check permissions", err}
+		}
+	}
 	return p, nil
 }
 
@@ -265,13 +286,24 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 		return res, res.collect(names, ns, req, pre, nsObj, sa, tokenSecret, rbac, []byte(RedactedToken))
 	}
 	member := &writer{client: req.Member.Dynamic, dryRun: req.DryRun == DryRunServer}
+	if nsObj != nil {
+		member.absentNamespace = ns
+	}
 	host := &writer{client: req.Host.Dynamic, dryRun: req.DryRun == DryRunServer}
 	defer func() {
 		if err != nil {
 			// Host first: a KubeFedCluster must never point at a half-removed member.
-			rbErrs := append(host.rollback(), member.rollback()...)
-			if len(rbErrs) > 0 {
-				err = fmt.Errorf("%w (and rolling back failed: %v)", err, errors.Join(rbErrs...))
+			hostLeft, hostErrs := host.rollback()
+			memberLeft, memberErrs := member.rollback()
+			if errs := append(hostErrs, memberErrs...); len(errs) > 0 {
+				rb := &RollbackError{Err: err, Cause: errs[0]}
+				for _, r := range hostLeft {
+					rb.Left = append(rb.Left, "host: "+r.String())
+				}
+				for _, r := range memberLeft {
+					rb.Left = append(rb.Left, "member: "+r.String())
+				}
+				err = rb
 			}
 		}
 	}()
@@ -376,11 +408,20 @@ func waitForToken(ctx context.Context, member *Cluster, ns, name string, timeout
 		}
 		return false, nil
 	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("no token in secret %s/%s after %s: the member's token controller (kube-controller-manager with --service-account-private-key-file) is not running", ns, name, timeout)
+	switch {
+	case err == nil:
+		return token, nil
+	case errors.Is(ctx.Err(), context.Canceled):
+		// Ctrl-C, not a missing token controller.
+		return nil, fmt.Errorf("interrupted while waiting for the token in secret %s/%s: %w", ns, name, context.Canceled)
+	case ctx.Err() != nil:
+		// The watch retries quietly: ask the member whether it still answers.
+		vctx, vcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer vcancel()
+		if _, verr := member.Client.Discovery().RESTClient().Get().AbsPath("/version").Do(vctx).Raw(); verr != nil {
+			return nil, fmt.Errorf("no token in secret %s/%s after %s: the member stopped answering (%v)", ns, name, timeout, verr)
 		}
-		return nil, err
+		return nil, fmt.Errorf("no token in secret %s/%s after %s: the member's token controller (kube-controller-manager with --service-account-private-key-file) is not running", ns, name, timeout)
 	}
-	return token, nil
+	return nil, err
 }

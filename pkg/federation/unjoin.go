@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -99,6 +100,9 @@ func Unjoin(ctx context.Context, req UnjoinRequest) (*UnjoinResult, error) {
 			}
 			return true, nil
 		})
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return res, fmt.Errorf("interrupted while waiting for cluster %q's objects to go (the deletes were sent): %w", req.ClusterName, context.Canceled)
+		}
 		if err != nil {
 			return res, fmt.Errorf("cluster %q: removal not finished after %s", req.ClusterName, req.Wait)
 		}

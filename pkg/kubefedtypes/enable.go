@@ -188,6 +188,17 @@ func Disable(ctx context.Context, h Host, ftc *fedv1b1.FederatedTypeConfig) ([]S
 	if err := ftcs.Delete(ctx, ftc.Name, metav1.DeleteOptions{DryRun: dryRun}); err != nil && !apierrors.IsNotFound(err) {
 		return steps, warnings, fmt.Errorf("cannot delete FederatedTypeConfig %s: %w", ftc.Name, err)
 	}
+	if !h.DryRun {
+		// KubeFed's finalizer keeps it until its controller lets go of the
+		// type: "deleted" is said once it is gone, and the CRD goes after it.
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, h.timeout(), true, func(ctx context.Context) (bool, error) {
+			_, err := ftcs.Get(ctx, ftc.Name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("FederatedTypeConfig %s is still terminating after %s (KubeFed's finalizer: is its controller running?)", ftc.Name, h.timeout()))
+		}
+	}
 	steps = append(steps, Step{"federatedtypeconfig.core.kubefed.io/" + ftc.Name, "deleted"})
 	err = h.Dynamic.Resource(CRDs).Delete(ctx, crdName, metav1.DeleteOptions{DryRun: dryRun})
 	switch {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -280,6 +282,9 @@ func resolve(path string) (string, error) {
 // lock takes kubectl's lock on a kubeconfig: the file path + ".lock",
 // created exclusively (k8s.io/client-go/tools/clientcmd does the same in
 // ModifyConfig), so kubectl config and this command never write at once.
+// The lock holds this process's id: a writer killed (SIGKILL) while holding
+// it leaves it behind, as a killed kubectl does, and the next writer can
+// then say that the holder is gone instead of waiting for it.
 func lock(path string) (func(), error) {
 	name := path + ".lock"
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -289,17 +294,36 @@ func lock(path string) (func(), error) {
 	for {
 		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err == nil {
+			_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
 			f.Close()
 			return func() { _ = os.Remove(name) }, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("cannot lock kubeconfig %s: %w", path, err)
 		}
+		if pid, gone := holderGone(name); gone {
+			// The kubeconfig itself is whole: it is only ever replaced by a rename.
+			return nil, fmt.Errorf("kubeconfig %s is locked by process %d, which no longer runs (killed while writing?): the kubeconfig is intact; remove %s and try again", path, pid, name)
+		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("kubeconfig %s is locked by another writer (%s exists; remove it if no kubectl is running)", path, name)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// holderGone reads the process id a lock file holds (kubectl's own locks
+// hold none) and reports whether that process has ended.
+func holderGone(lockFile string) (int, bool) {
+	data, err := os.ReadFile(lockFile)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, processGone(pid)
 }
 
 // TargetFile picks the kubeconfig file to merge into, as kubectl config

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,4 +218,42 @@ func TestMergeThroughSymlinkAndIntoNewFile(t *testing.T) {
 	if err := WriteFile(fresh, c1, false); err == nil {
 		t.Error("WriteFile over an existing file without overwrite")
 	}
+}
+
+// A writer killed while holding the lock leaves it; the next one says the
+// holder is gone at once instead of waiting, and changes nothing.
+func TestMergeNamesALockWhoseHolderIsGone(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	writeUserKubeconfig(t, path, 0o600)
+	before, _ := os.ReadFile(path)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip(err)
+	}
+	if err := os.WriteFile(path+".lock", []byte(fmt.Sprintf("%d\n", dead.Process.Pid)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c1, _ := Rename(mcksKubeconfig("https://x:6443"), "c1")
+	start := time.Now()
+	_, err := Merge(path, c1, false)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("locked by process %d, which no longer runs", dead.Process.Pid)) || !strings.Contains(err.Error(), "the kubeconfig is intact") {
+		t.Errorf("error %v", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Errorf("waited %s for a dead holder", time.Since(start))
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Error("the kubeconfig changed")
+	}
+	// Our own lock names us while held.
+	os.Remove(path + ".lock")
+	unlock, err := lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, gone := holderGone(path + ".lock"); pid != os.Getpid() || gone {
+		t.Errorf("lock holds %d (gone %v), want this process %d", pid, gone, os.Getpid())
+	}
+	unlock()
 }

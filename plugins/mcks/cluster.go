@@ -243,7 +243,7 @@ func (o *ClusterDeleteOptions) deleteOne(ctx context.Context, name string) error
 	case mcks.IsNotFound(err) && o.ignoreNotFound:
 		return nil
 	case err != nil && ctx.Err() != nil && context.Cause(ctx) != context.Canceled:
-		return fmt.Errorf("cluster %q: %v; the MCKS server goes on deleting it: check with kubectl mcks cluster get %s", name, context.Cause(ctx), name)
+		return stoppedEarly(ctx, fmt.Errorf("cluster %q: %v; the MCKS server goes on deleting it: check with kubectl mcks cluster get %s", name, context.Cause(ctx), name))
 	case err != nil:
 		return notFoundError("cluster", name, o.client, err)
 	}

@@ -232,7 +232,7 @@ func (o *ClusterCreateOptions) Run(ctx context.Context) error {
 	}
 	res, err := o.client.Create(ctx, &o.req, opts)
 	if mcks.IsStillProvisioning(err) {
-		return fmt.Errorf("%v; the MCKS server carries on: follow it with kubectl mcks cluster get %s", err, o.req.Name)
+		return stoppedEarly(ctx, fmt.Errorf("%v; the MCKS server carries on: follow it with kubectl mcks cluster get %s", err, o.req.Name))
 	}
 	if err != nil {
 		return err

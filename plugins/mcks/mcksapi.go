@@ -2,6 +2,7 @@ package mcks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -93,6 +94,16 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 func notFoundError(kind, name string, c *mcks.Client, err error) error {
 	if mcks.IsNotFound(err) {
 		return fmt.Errorf("%s %q not found in MCKS namespace %q at %s", kind, name, c.Namespace(), c.Server())
+	}
+	return err
+}
+
+// stoppedEarly is a wait that ended before the MCKS server did: --timeout,
+// or Ctrl-C, which exits 130 as a shell reports an interrupted command. The
+// message (what the server goes on doing) is the same.
+func stoppedEarly(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return cli.Interruptedf("%v", err)
 	}
 	return err
 }

@@ -1,7 +1,9 @@
 package mcks
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
 )
@@ -256,5 +259,23 @@ func TestKubeconfigMergeRenamesAndNeverClobbers(t *testing.T) {
 	noSecrets(t, "kubeconfig without --raw", r)
 	if r := run(t, "kubeconfig", "c1", "--raw"); !strings.Contains(r.stdout, base64.StdEncoding.EncodeToString([]byte(mckstest.ClientKeyMarker+"-of-c1"))) {
 		t.Errorf("--raw lacks the key")
+	}
+}
+
+// Ctrl-C during a wait exits 130 with the same account of what the server
+// goes on doing; a --timeout stays an ordinary failure.
+func TestStoppedEarlyByCtrlCIsAnInterruption(t *testing.T) {
+	base := errors.New(`cluster "c9" is still being provisioned; the MCKS server carries on`)
+	interrupted, cancel := context.WithCancel(context.Background())
+	cancel()
+	var ie *cli.InterruptedError
+	if err := stoppedEarly(interrupted, base); !errors.As(err, &ie) || ie.Msg != base.Error() {
+		t.Errorf("Ctrl-C: %v", err)
+	}
+	timedOut, cancel2 := context.WithTimeout(context.Background(), 0)
+	defer cancel2()
+	<-timedOut.Done()
+	if err := stoppedEarly(timedOut, base); errors.As(err, &ie) || err != base {
+		t.Errorf("--timeout: %v", err)
 	}
 }

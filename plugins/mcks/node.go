@@ -247,7 +247,7 @@ func (o *NodeAddOptions) Run(ctx context.Context) error {
 	})
 	if err != nil {
 		if ctx.Err() != nil && context.Cause(ctx) != context.Canceled {
-			return fmt.Errorf("%v; the MCKS server carries on: check with kubectl mcks node list --cluster %s", err, o.flags.cluster)
+			return stoppedEarly(ctx, fmt.Errorf("%v; the MCKS server carries on: check with kubectl mcks node list --cluster %s", err, o.flags.cluster))
 		}
 		return err
 	}
@@ -333,7 +333,7 @@ func (o *NodeRemoveOptions) removeOne(ctx context.Context, name string) error {
 	case mcks.IsNotFound(err) && o.ignoreNotFound:
 		return nil
 	case err != nil && ctx.Err() != nil && context.Cause(ctx) != context.Canceled:
-		return fmt.Errorf("node %q: %v; the MCKS server goes on removing it", name, context.Cause(ctx))
+		return stoppedEarly(ctx, fmt.Errorf("node %q: %v; the MCKS server goes on removing it", name, context.Cause(ctx)))
 	case err != nil:
 		return notFoundError("node", name, o.client, err)
 	}

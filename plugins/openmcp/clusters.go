@@ -65,6 +65,9 @@ and the node count read from each member in parallel through your contexts.
 }
 
 func (o *ClustersOptions) Complete(root *cli.Root, cmd *cobra.Command) error {
+	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
+		return err
+	}
 	if f := o.format(); f != "" && f != "wide" {
 		if _, err := o.PrintFlags.ToPrinter(); err != nil {
 			return &cli.UsageError{Err: err}
@@ -104,6 +107,7 @@ func (o *ClustersOptions) Run(ctx context.Context) error {
 		names[i] = m.Name
 		byName[m.Name] = m
 	}
+	warnInsecureMembers(o.ErrOut, o.kc, members)
 	facts := fleet.FanOut(ctx, names, o.MaxParallel, o.ClusterTimeout, func(ctx context.Context, name string) (memberFacts, error) {
 		m := byName[name]
 		if m.Context == "" {

@@ -2,6 +2,7 @@ package openmcp
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,18 @@ type hostTarget struct {
 }
 
 // resolveHost finds the host context and connects to it (no request yet).
+// A host context that skips TLS verification is reported on stderr: the
+// federation's credentials travel to it.
 func resolveHost(cmd *cobra.Command, kc *fleet.Kubeconfig) (*hostTarget, error) {
+	h, err := lookupHost(cmd, kc)
+	if err == nil && kc.InsecureContext(h.Context) {
+		cli.Warnf(cmd.ErrOrStderr(), "host context %q skips TLS verification (insecure-skip-tls-verify): the host's identity is not checked", h.Context)
+	}
+	return h, err
+}
+
+// lookupHost is resolveHost without the warning, for shell completion.
+func lookupHost(cmd *cobra.Command, kc *fleet.Kubeconfig) (*hostTarget, error) {
 	flag, _ := cmd.Flags().GetString(flagHostContext)
 	ns, _ := cmd.Flags().GetString(flagKubeFedNamespace)
 	name, err := kc.HostContext(flag)
@@ -73,5 +85,15 @@ func completeContexts(root *cli.Root) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveError
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// warnInsecureMembers reports, once each, the members' contexts that skip
+// TLS verification: never turned off silently.
+func warnInsecureMembers(w io.Writer, kc *fleet.Kubeconfig, members []fleet.Member) {
+	for _, m := range members {
+		if m.Context != "" && kc.InsecureContext(m.Context) {
+			cli.Warnf(w, "context %q of cluster %s skips TLS verification (insecure-skip-tls-verify)", m.Context, m.Name)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -185,6 +186,14 @@ func (o *JoinOptions) Validate() error {
 	return nil
 }
 
+func (o *JoinOptions) clusterNames() []string {
+	out := make([]string, len(o.Contexts))
+	for i, c := range o.Contexts {
+		out[i] = o.clusterName(c)
+	}
+	return out
+}
+
 func (o *JoinOptions) clusterName(context string) string {
 	if o.ClusterName != "" {
 		return o.ClusterName
@@ -222,7 +231,7 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 	failed := false
 	for _, r := range checks {
 		if r.Err != nil {
-			fmt.Fprintf(o.ErrOut, "%s %s: %v\n", cli.Bad("error:"), o.clusterName(r.Cluster), r.Err)
+			cli.Errorf(o.ErrOut, "%s: %v", o.clusterName(r.Cluster), r.Err)
 			failed = true
 		}
 		if r.Err == nil && r.Value.Endpoint.Insecure {
@@ -234,13 +243,19 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 	}
 	if failed {
 		fmt.Fprintln(o.ErrOut, "nothing was changed")
+		if ctx.Err() != nil {
+			return cli.Interruptedf("join stopped during its checks; nothing was changed")
+		}
 		return &cli.SilentError{Code: cli.ExitError}
 	}
 	checked := map[string]*federation.Preflight{}
 	for _, r := range checks {
 		checked[r.Cluster] = r.Value
 	}
-	results := fleet.FanOut(ctx, o.Contexts, 16, 0, func(ctx context.Context, c string) (*federation.JoinResult, error) {
+	// FanOut returns at Ctrl-C without waiting for its calls; a join must
+	// not be abandoned half-way, so FanOut's context never ends and each
+	// join sees Ctrl-C through ctx, stops, and rolls back before Run returns.
+	results := fleet.FanOut(context.WithoutCancel(ctx), o.Contexts, 16, 0, func(_ context.Context, c string) (*federation.JoinResult, error) {
 		req := o.request(c)
 		req.Checked = checked[c]
 		req.Labels = o.platformLabel(c)
@@ -253,24 +268,38 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 	if o.DryRun != cmdutil.DryRunNone {
 		return o.printDryRun(results)
 	}
+	var joined, notJoined []string
 	for _, r := range results {
 		name := o.clusterName(r.Cluster)
 		var stepErr *afterJoinError
+		var rbErr *federation.RollbackError
 		switch {
 		case errors.As(r.Err, &stepErr):
-			fmt.Fprintf(o.ErrOut, "%s cluster %s joined, but %v\n", cli.Bad("error:"), name, stepErr)
+			cli.Errorf(o.ErrOut, "cluster %s joined, but %v", name, stepErr)
+			joined = append(joined, name)
+			failed = true
+			continue
+		case errors.As(r.Err, &rbErr):
+			// What could not be cleaned is named; joining again adopts it.
+			cli.Errorf(o.ErrOut, "cluster %s not joined: %v; run the join again once the cluster answers", name, r.Err)
+			notJoined = append(notJoined, name)
 			failed = true
 			continue
 		case r.Err != nil:
-			fmt.Fprintf(o.ErrOut, "%s cluster %s not joined: %v (nothing of this join was left behind)\n", cli.Bad("error:"), name, r.Err)
+			cli.Errorf(o.ErrOut, "cluster %s not joined: %v (nothing of this join was left behind)", name, r.Err)
+			notJoined = append(notJoined, name)
 			failed = true
 			continue
 		}
+		joined = append(joined, name)
 		verb := cli.Good("joined")
 		if !r.Value.Changed() {
 			verb = "unchanged"
 		}
 		fmt.Fprintf(o.Out, "cluster/%s %s (host %q, endpoint %s, %s)\n", name, verb, o.host.Context, r.Value.Endpoint, summarize(r.Value.Steps, r.Value.Elapsed))
+	}
+	if ctx.Err() != nil {
+		return cli.Interruptedf("%s", interruptedJoin(joined, notJoined))
 	}
 	if o.Wait > 0 && !failed {
 		if err := o.waitReady(ctx); err != nil {
@@ -281,6 +310,18 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 		return &cli.SilentError{Code: cli.ExitError}
 	}
 	return nil
+}
+
+// interruptedJoin says what a join stopped by Ctrl-C did and did not do.
+func interruptedJoin(joined, notJoined []string) string {
+	var parts []string
+	if len(joined) > 0 {
+		parts = append(parts, "joined: "+strings.Join(joined, ", "))
+	}
+	if len(notJoined) > 0 {
+		parts = append(parts, "not joined: "+strings.Join(notJoined, ", ")+" (see above for what, if anything, was left)")
+	}
+	return "join stopped; " + strings.Join(parts, "; ")
 }
 
 func summarize(steps []federation.Step, elapsed time.Duration) string {
@@ -302,7 +343,7 @@ func (o *JoinOptions) printDryRun(results []fleet.Result[*federation.JoinResult]
 	failed := false
 	for _, r := range results {
 		if r.Err != nil {
-			fmt.Fprintf(o.ErrOut, "%s %s: %v\n", cli.Bad("error:"), o.clusterName(r.Cluster), r.Err)
+			cli.Errorf(o.ErrOut, "%s: %v", o.clusterName(r.Cluster), r.Err)
 			failed = true
 			continue
 		}
@@ -402,6 +443,10 @@ func (o *JoinOptions) waitReady(ctx context.Context) error {
 			for n := range pending {
 				names = append(names, n)
 			}
+			sort.Strings(names)
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return cli.Interruptedf("stopped waiting: %s joined, but KubeFed has not reported %s Ready yet (see `kubectl openmcp clusters`)", strings.Join(o.clusterNames(), ", "), strings.Join(names, ", "))
+			}
 			return fmt.Errorf("joined, but KubeFed did not report %s Ready within %s (is the KubeFed controller running? see `kubectl openmcp clusters`)", strings.Join(names, ", "), o.Wait)
 		case <-tick.C:
 		}
@@ -429,7 +474,7 @@ func (o *JoinOptions) checkSteps(ctx context.Context) bool {
 		for _, c := range o.Contexts {
 			_, err := topology.Apply(ctx, o.members[c].Client, nil, o.host.Namespace, o.clusterName(c), o.topologyOptions(topology.DryRunClient))
 			if err != nil {
-				fmt.Fprintf(o.ErrOut, "%s %s: label step: %v\n", cli.Bad("error:"), o.clusterName(c), err)
+				cli.Errorf(o.ErrOut, "%s: label step: %v", o.clusterName(c), err)
 				ok = false
 			}
 		}
@@ -442,7 +487,7 @@ func (o *JoinOptions) checkSteps(ctx context.Context) bool {
 			err = checkPoolOverlaps(ctx, o.kc, o.ErrOut, members, target, o.poolCheck())
 		}
 		if err != nil {
-			fmt.Fprintf(o.ErrOut, "%s %s: MetalLB step: %v\n", cli.Bad("error:"), o.clusterName(c), err)
+			cli.Errorf(o.ErrOut, "%s: MetalLB step: %v", o.clusterName(c), err)
 			ok = false
 		}
 	}

@@ -139,6 +139,9 @@ func (o *LabelOptions) Complete(root *cli.Root, cmd *cobra.Command, args []strin
 
 // Validate checks the command line before any cluster is asked.
 func (o *LabelOptions) Validate(cmd *cobra.Command) error {
+	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
+		return err
+	}
 	format := labelOutputFormat(o.PrintFlags)
 	if o.List {
 		for _, f := range []string{"region", "zone", "nodes", "overwrite", "allow-any", "dry-run"} {

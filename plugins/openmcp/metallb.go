@@ -143,6 +143,9 @@ func (o *MetalLBOptions) Complete(root *cli.Root, cmd *cobra.Command, args []str
 
 // Validate checks the command line before any cluster is asked.
 func (o *MetalLBOptions) Validate(cmd *cobra.Command) error {
+	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
+		return err
+	}
 	format := labelOutputFormat(o.PrintFlags)
 	if o.List {
 		for _, f := range []string{"range", "pool", "mode", "auto-assign", "allow-overlap", "dry-run"} {

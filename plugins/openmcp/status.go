@@ -61,6 +61,9 @@ OpenMCP itself never adds up ready replicas across clusters.`,
 }
 
 func (o *StatusOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
+		return err
+	}
 	kind, name, ok := strings.Cut(args[0], "/")
 	if !ok || name == "" {
 		return cli.Usagef("invalid argument %q: want OPENMCPKIND/NAME, e.g. openmcpdeployment/web", args[0])
@@ -194,6 +197,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		}
 	}
 	sort.Strings(names)
+	warnInsecureMembers(o.ErrOut, o.kc, members)
 	view := viewFor(o.Kind.Kind)
 	memberName := o.Name
 	if o.Kind.Kind == "OpenMCPHybridAutoScaler" {

@@ -67,6 +67,9 @@ func resolveTargets(ctx context.Context, root *cli.Root, cmd *cobra.Command, cho
 			if err != nil {
 				return nil, err
 			}
+			if cfg.Insecure {
+				cli.Warnf(choice.ErrOut, "cluster %s: its KubeFedCluster disables TLS validation (disabledTLSValidations: [\"*\"]): reached without checking its certificate", m.Name)
+			}
 			targets = append(targets, target{Cluster: m.Name, Getter: fleet.NewConfigGetter(withTimeout(cfg), cacheDir)})
 		case m.Context == "":
 			cli.Warnf(choice.ErrOut, "cluster %s: no kubeconfig context reaches it (add a context named %q, or pass --use-federation-credentials); skipped", m.Name, m.Name)
@@ -74,7 +77,8 @@ func resolveTargets(ctx context.Context, root *cli.Root, cmd *cobra.Command, cho
 			if kc.InsecureContext(m.Context) {
 				cli.Warnf(choice.ErrOut, "context %q skips TLS verification", m.Context)
 			}
-			targets = append(targets, target{Cluster: m.Name, Getter: kc.For(m.Context).WithWrapConfigFn(withTimeout)})
+			// Not kc.For: that re-reads the kubeconfig for every member.
+			targets = append(targets, target{Cluster: m.Name, Getter: kc.Getter(m.Context, withTimeout)})
 		}
 	}
 	if len(targets) == 0 {
@@ -89,4 +93,16 @@ func homeCacheDir(root *cli.Root) string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".kube", "cache")
+}
+
+// checkFanOut refuses a --max-parallel or --cluster-timeout that would
+// leave a fan-out unbounded or fail every cluster at once, before any request.
+func checkFanOut(maxParallel int, timeout time.Duration) error {
+	if maxParallel < 1 {
+		return cli.Usagef("invalid --max-parallel %d: must be at least 1", maxParallel)
+	}
+	if timeout <= 0 {
+		return cli.Usagef("invalid --cluster-timeout %s: must be positive", timeout)
+	}
+	return nil
 }

@@ -86,7 +86,9 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 	for _, m := range members {
 		byName[m.Name] = m
 	}
-	results := fleet.FanOut(ctx, o.Clusters, 16, 0, func(ctx context.Context, name string) (*federation.UnjoinResult, error) {
+	// Deletes are not abandoned at Ctrl-C (FanOut would return at once):
+	// each unjoin sees it through ctx and stops between deletes.
+	results := fleet.FanOut(context.WithoutCancel(ctx), o.Clusters, 16, 0, func(_ context.Context, name string) (*federation.UnjoinResult, error) {
 		req := federation.UnjoinRequest{
 			Host: o.host.Cluster, ClusterName: name, KubeFedNamespace: o.host.Namespace,
 			Force: o.Force, Wait: o.Wait, DryRun: o.DryRun != cmdutil.DryRunNone,
@@ -112,11 +114,14 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 			}
 		}
 		if r.Err != nil {
-			fmt.Fprintf(o.ErrOut, "%s cluster %s: %v\n", cli.Bad("error:"), r.Cluster, r.Err)
+			cli.Errorf(o.ErrOut, "cluster %s: %v", r.Cluster, r.Err)
 			failed = true
 			continue
 		}
 		fmt.Fprintf(o.Out, "cluster/%s unjoined (%d objects deleted)%s\n", r.Cluster, len(r.Value.Steps), suffix)
+	}
+	if ctx.Err() != nil {
+		return cli.Interruptedf("unjoin stopped; see above for each cluster")
 	}
 	if failed {
 		return &cli.SilentError{Code: cli.ExitError}
@@ -128,7 +133,7 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 func completeJoinedClusters(root *cli.Root) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		kc := fleet.NewKubeconfig(root.ConfigFlags)
-		host, err := resolveHost(cmd, kc)
+		host, err := lookupHost(cmd, kc)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveError
 		}

@@ -432,8 +432,12 @@ func TestPlaceKubeFedPropagates(t *testing.T) {
 			fd := placeGet(t, fed.Host, schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federateddeployments"}, "web", "nginx")
 			t.Fatalf("Deployment web/nginx never reached %s; FederatedDeployment status: %v", m.Name, fd.Object["status"])
 		}
-		if _, err := m.Client.CoreV1().Services("web").Get(ctx, "nginx", metav1.GetOptions{}); err != nil {
-			t.Errorf("Service web/nginx on %s: %v", m.Name, err)
+		// The Service is propagated by its own controller, maybe a moment later.
+		if err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := m.Client.CoreV1().Services("web").Get(ctx, "nginx", metav1.GetOptions{})
+			return err == nil, nil
+		}); err != nil {
+			t.Errorf("Service web/nginx never reached %s", m.Name)
 		}
 	}
 	if replicas["cluster1"] != 2 || replicas["cluster2"] != 1 {
