@@ -90,7 +90,8 @@ kubectl --context CLUSTER.`,
 
   # Pods of every member and the host, labelled app=web, as one JSON List
   kubectl openmcp get pods -l app=web --all-clusters --include-host -o json`,
-		Args: cli.MinArgs(1),
+		Args:              cli.MinArgs(1),
+		ValidArgsFunction: completeResourceTypes(root),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(root, cmd, args); err != nil {
 				return err

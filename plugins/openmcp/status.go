@@ -47,7 +47,8 @@ It ends with a verdict line such as "8/8 replicas ready in 2 clusters".
 OpenMCP itself never adds up ready replicas across clusters.`,
 		Example: `  kubectl openmcp status openmcpdeployment/openmcp-deployment -n openmcp
   kubectl openmcp status osvc/openmcp-service -n openmcp`,
-		Args: cli.ExactArgs(1),
+		Args:              cli.ExactArgs(1),
+		ValidArgsFunction: completeOpenMCPKinds,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(root, cmd, args); err != nil {
 				return err

@@ -92,6 +92,24 @@ func TestFederatedTablesAndStatus(t *testing.T) {
 		}
 	})
 
+	t.Run("completion of TYPE, clusters and contexts", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"__complete", "get", "horizontalpod"}, "horizontalpodautoscalers"},
+			{[]string{"__complete", "get", "openmcpdep"}, "openmcpdeployments"},
+			{[]string{"__complete", "unjoin", ""}, "cluster2"},
+			{[]string{"__complete", "join", "clu"}, "cluster1"},
+			{[]string{"__complete", "status", "odep"}, "odeploy/"},
+		} {
+			res := fed.OpenMCP(t, c.args...)
+			if res.Code != 0 || !strings.Contains(res.Stdout, c.want+"\n") {
+				t.Errorf("%v: exit %d, completions %q lack %q", c.args, res.Code, res.Stdout, c.want)
+			}
+		}
+	})
+
 	t.Run("get hpa in one table", func(t *testing.T) {
 		res := fed.OpenMCP(t, "get", "hpa", "--all-clusters", "-A")
 		if res.Code != 0 {
