@@ -388,7 +388,9 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 	for i, gk := range order {
 		flags := o.PrintFlags.Copy()
 		if len(order) > 1 {
+			// As kubectl get a,b: names carry their kind (deployment.apps/web).
 			flags.SetKind(gk)
+			_ = flags.EnsureWithKind()
 		}
 		printer, err := flags.ToPrinter()
 		if err != nil {

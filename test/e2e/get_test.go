@@ -133,6 +133,23 @@ func TestFederatedTablesAndStatus(t *testing.T) {
 		}
 	})
 
+	t.Run("several types print one table each with kind-qualified names", func(t *testing.T) {
+		res := fed.OpenMCP(t, "get", "deploy,hpa", "-n", "openmcp", "--all-clusters")
+		if res.Code != 0 {
+			t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+		}
+		tables := strings.Split(strings.TrimSpace(res.Stdout), "\n\n")
+		if len(tables) != 2 {
+			t.Fatalf("want two tables:\n%s", res.Stdout)
+		}
+		for i, want := range []string{"deployment.apps/web", "horizontalpodautoscaler.autoscaling/web"} {
+			rows := parseTable(t, tables[i])
+			if len(rows) != 2 || rows[0]["NAME"] != want || rows[0]["CLUSTER"] != "cluster1" || rows[1]["CLUSTER"] != "cluster2" {
+				t.Errorf("table %d: %v, want %s in cluster1 and cluster2", i+1, rows, want)
+			}
+		}
+	})
+
 	t.Run("get -o json is one List naming clusters", func(t *testing.T) {
 		res := fed.OpenMCP(t, "get", "deploy,hpa", "-n", "openmcp", "--all-clusters", "-o", "json")
 		if res.Code != 0 {
