@@ -144,15 +144,7 @@ func (o *LabelOptions) Validate(cmd *cobra.Command) error {
 	}
 	format := labelOutputFormat(o.PrintFlags)
 	if o.List {
-		for _, f := range []string{"region", "zone", "nodes", "overwrite", "allow-any", "dry-run"} {
-			if cli.FlagSetHas(cmd.Flags(), f) {
-				return cli.Usagef("--list only reads: it cannot be combined with --%s", f)
-			}
-		}
-		if format != "" && format != "wide" && format != "json" && format != "yaml" {
-			return cli.Usagef("invalid -o %q with --list: allowed values are wide, json, yaml", format)
-		}
-		return nil
+		return validateListMode(cmd, format, "region", "zone", "nodes", "overwrite", "allow-any", "dry-run")
 	}
 	if len(o.Clusters) != 1 {
 		return cli.Usagef("give exactly one CLUSTER to label (got %d), or --list to show the labels", len(o.Clusters))
@@ -170,11 +162,30 @@ func (o *LabelOptions) Validate(cmd *cobra.Command) error {
 	if _, _, err := topology.ParseNodes(o.Nodes); err != nil {
 		return &cli.UsageError{Err: err}
 	}
+	return validateWriteFormat(format, o.PrintFlags)
+}
+
+// validateListMode refuses, with --list, the flags that only a write takes
+// and the formats a list does not print.
+func validateListMode(cmd *cobra.Command, format string, writeFlags ...string) error {
+	for _, f := range writeFlags {
+		if cli.FlagSetHas(cmd.Flags(), f) {
+			return cli.Usagef("--list only reads: it cannot be combined with --%s", f)
+		}
+	}
+	if format != "" && format != "wide" && format != "json" && format != "yaml" {
+		return cli.Usagef("invalid -o %q with --list: allowed values are wide, json, yaml", format)
+	}
+	return nil
+}
+
+// validateWriteFormat checks -o for a write, which prints the written objects.
+func validateWriteFormat(format string, p *genericclioptions.PrintFlags) error {
 	if format == "wide" {
 		return cli.Usagef("-o wide is a --list format")
 	}
 	if format != "" {
-		if _, err := o.PrintFlags.ToPrinter(); err != nil {
+		if _, err := p.ToPrinter(); err != nil {
 			return &cli.UsageError{Err: err}
 		}
 	}

@@ -148,15 +148,7 @@ func (o *MetalLBOptions) Validate(cmd *cobra.Command) error {
 	}
 	format := labelOutputFormat(o.PrintFlags)
 	if o.List {
-		for _, f := range []string{"range", "pool", "mode", "auto-assign", "allow-overlap", "dry-run"} {
-			if cli.FlagSetHas(cmd.Flags(), f) {
-				return cli.Usagef("--list only reads: it cannot be combined with --%s", f)
-			}
-		}
-		if format != "" && format != "wide" && format != "json" && format != "yaml" {
-			return cli.Usagef("invalid -o %q with --list: allowed values are wide, json, yaml", format)
-		}
-		return nil
+		return validateListMode(cmd, format, "range", "pool", "mode", "auto-assign", "allow-overlap", "dry-run")
 	}
 	if len(o.Clusters) != 1 {
 		return cli.Usagef("give exactly one CLUSTER (got %d), or --list to show the pools", len(o.Clusters))
@@ -175,15 +167,7 @@ func (o *MetalLBOptions) Validate(cmd *cobra.Command) error {
 	if err := probe.Validate(); err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	if format == "wide" {
-		return cli.Usagef("-o wide is a --list format")
-	}
-	if format != "" {
-		if _, err := o.PrintFlags.ToPrinter(); err != nil {
-			return &cli.UsageError{Err: err}
-		}
-	}
-	return nil
+	return validateWriteFormat(format, o.PrintFlags)
 }
 
 func metallbDryRun(s cmdutil.DryRunStrategy) metallb.DryRun {
