@@ -27,13 +27,17 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 unit: ## Fast tests: pure logic and command wiring, no clusters
-	$(GO) test -count=1 ./cmd/... ./pkg/... ./plugins/...
+	$(GO) test -count=1 ./cmd/... ./pkg/... ./plugins/... ./hack/...
 
-e2e: tools build ## Tests against a real local federation
-	$(GO) test -count=1 -timeout 40m ./test/...
+# One test package at a time: the e2e tests hold real clusters to timeouts,
+# and the krew test cross-builds every platform; side by side on a 2-core
+# machine the second starves the first.
+e2e: tools build ## Tests against a real local federation, and the krew install
+	$(GO) test -count=1 -p 1 -timeout 40m ./test/...
 
 test: lint tools build ## Everything CI runs
-	$(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory e2e
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 

@@ -107,8 +107,10 @@ type MergeResult struct {
 	Replaced []string // entries that existed and were overwritten, e.g. `context "c1"`
 }
 
-// LockTimeout bounds the wait for another writer's lock.
-var LockTimeout = 5 * time.Second
+// LockTimeout bounds the wait for another writer's lock. A holder that died
+// is recognised at once by its process id, so this is only ever spent
+// waiting for a live writer, which may be slow on a loaded machine.
+var LockTimeout = 20 * time.Second
 
 // Merge adds add's clusters, users and contexts to the kubeconfig at path
 // (created if missing). An entry of the same name is an error unless
