@@ -202,13 +202,7 @@ func (o *JoinOptions) clusterName(context string) string {
 }
 
 func (o *JoinOptions) request(context string) federation.JoinRequest {
-	dry := federation.DryRunNone
-	switch o.DryRun {
-	case cmdutil.DryRunClient:
-		dry = federation.DryRunClient
-	case cmdutil.DryRunServer:
-		dry = federation.DryRunServer
-	}
+	dry := dryRunOf(o.DryRun, federation.DryRunNone, federation.DryRunClient, federation.DryRunServer)
 	return federation.JoinRequest{
 		Host:             o.host.Cluster,
 		HostName:         o.host.Context,
@@ -524,7 +518,7 @@ func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federa
 		if o.DryRun == cmdutil.DryRunClient {
 			host = nil // the KubeFedCluster does not exist yet
 		}
-		tr, err := topology.Apply(ctx, member.Client, host, o.host.Namespace, name, o.topologyOptions(topologyDryRun(o.DryRun)))
+		tr, err := topology.Apply(ctx, member.Client, host, o.host.Namespace, name, o.topologyOptions(dryRunOf(o.DryRun, topology.DryRunNone, topology.DryRunClient, topology.DryRunServer)))
 		if err != nil {
 			return &afterJoinError{"label", fmt.Sprintf("kubectl openmcp label %s --region %s --zone %s", name, o.Region, o.Zone), err}
 		}
@@ -540,7 +534,7 @@ func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federa
 	if len(o.ranges) > 0 {
 		mr, err := metallb.Apply(ctx, metallb.Clients{Kube: member.Client, Dynamic: member.Dynamic}, metallb.Options{
 			Pool: "default", Ranges: o.ranges, Mode: metallb.ModeAuto, Namespace: metallb.DefaultNamespace,
-			DryRun: metallbDryRun(o.DryRun), FieldManager: federation.FieldManager,
+			DryRun: metallbDryRunOf(o.DryRun), FieldManager: federation.FieldManager,
 		})
 		if err != nil {
 			return &afterJoinError{"MetalLB", fmt.Sprintf("kubectl openmcp metallb %s --range %s", name, strings.Join(o.MetalLBRanges, " --range ")), err}

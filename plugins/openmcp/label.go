@@ -247,6 +247,35 @@ func resolveClusterArg(kc *fleet.Kubeconfig, host *hostTarget, members []fleet.M
 	return nil, fmt.Errorf("cluster %q is neither joined to host %q (joined: %s) nor a context in your kubeconfig", name, host.Context, strings.Join(joined, ", "))
 }
 
+// resolveOneCluster finds the host, its members, and the one CLUSTER a
+// writing command (label, metallb) acts on.
+func resolveOneCluster(ctx context.Context, kc *fleet.Kubeconfig, findHost func() (*hostTarget, error), name string, errOut io.Writer) (*hostTarget, []fleet.Member, *clusterArg, error) {
+	host, err := findHost()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	members, err := membersOrNone(ctx, kc, host)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	target, err := resolveClusterArg(kc, host, members, name, errOut)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return host, members, target, nil
+}
+
+// dryRunOf maps kubectl's --dry-run strategy onto a package's own enum.
+func dryRunOf[T any](s cmdutil.DryRunStrategy, none, client, server T) T {
+	switch s {
+	case cmdutil.DryRunClient:
+		return client
+	case cmdutil.DryRunServer:
+		return server
+	}
+	return none
+}
+
 // membersOrNone lists the host's members; a host without the KubeFed API
 // has none (its contexts can still be used directly).
 func membersOrNone(ctx context.Context, kc *fleet.Kubeconfig, host *hostTarget) ([]fleet.Member, error) {
@@ -257,34 +286,17 @@ func membersOrNone(ctx context.Context, kc *fleet.Kubeconfig, host *hostTarget) 
 	return members, err
 }
 
-func topologyDryRun(s cmdutil.DryRunStrategy) topology.DryRun {
-	switch s {
-	case cmdutil.DryRunClient:
-		return topology.DryRunClient
-	case cmdutil.DryRunServer:
-		return topology.DryRunServer
-	}
-	return topology.DryRunNone
-}
-
 // Run labels one cluster.
 func (o *LabelOptions) Run(ctx context.Context) error {
-	var err error
-	if o.host, err = o.findHost(); err != nil {
-		return err
-	}
-	members, err := membersOrNone(ctx, o.kc, o.host)
+	host, _, m, err := resolveOneCluster(ctx, o.kc, o.findHost, o.Clusters[0], o.ErrOut)
 	if err != nil {
 		return err
 	}
-	m, err := resolveClusterArg(o.kc, o.host, members, o.Clusters[0], o.ErrOut)
-	if err != nil {
-		return err
-	}
+	o.host = host
 	opts := topology.Options{
 		Region: o.Region, Zone: o.Zone, Nodes: o.Nodes,
 		Overwrite: o.Overwrite, AllowAny: o.AllowAny,
-		DryRun: topologyDryRun(o.DryRun), FieldManager: topology.DefaultFieldManager,
+		DryRun: dryRunOf(o.DryRun, topology.DryRunNone, topology.DryRunClient, topology.DryRunServer), FieldManager: topology.DefaultFieldManager,
 	}
 	hostDyn := o.host.Cluster.Dynamic
 	if !m.Joined {

@@ -170,30 +170,17 @@ func (o *MetalLBOptions) Validate(cmd *cobra.Command) error {
 	return validateWriteFormat(format, o.PrintFlags)
 }
 
-func metallbDryRun(s cmdutil.DryRunStrategy) metallb.DryRun {
-	switch s {
-	case cmdutil.DryRunClient:
-		return metallb.DryRunClient
-	case cmdutil.DryRunServer:
-		return metallb.DryRunServer
-	}
-	return metallb.DryRunNone
+func metallbDryRunOf(s cmdutil.DryRunStrategy) metallb.DryRun {
+	return dryRunOf(s, metallb.DryRunNone, metallb.DryRunClient, metallb.DryRunServer)
 }
 
 // Run sets the pool on one cluster after the federation-wide overlap check.
 func (o *MetalLBOptions) Run(ctx context.Context) error {
-	var err error
-	if o.host, err = o.findHost(); err != nil {
-		return err
-	}
-	members, err := membersOrNone(ctx, o.kc, o.host)
+	host, members, target, err := resolveOneCluster(ctx, o.kc, o.findHost, o.Clusters[0], o.ErrOut)
 	if err != nil {
 		return err
 	}
-	target, err := resolveClusterArg(o.kc, o.host, members, o.Clusters[0], o.ErrOut)
-	if err != nil {
-		return err
-	}
+	o.host = host
 	if !target.Joined {
 		cli.Warnf(o.ErrOut, "cluster %s is not joined to host %q: its pool is checked against the members' pools all the same", target.Name, o.host.Context)
 	}
@@ -201,7 +188,7 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 		return err
 	}
 	clients := metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}
-	opts := metallb.Options{Pool: o.Pool, Ranges: o.ranges, Mode: o.mode, Namespace: o.namespace, DryRun: metallbDryRun(o.DryRun), FieldManager: metallb.DefaultFieldManager}
+	opts := metallb.Options{Pool: o.Pool, Ranges: o.ranges, Mode: o.mode, Namespace: o.namespace, DryRun: metallbDryRunOf(o.DryRun), FieldManager: metallb.DefaultFieldManager}
 	if o.setAutoAssign {
 		opts.AutoAssign = &o.AutoAssign
 	}
