@@ -47,9 +47,10 @@ func waitNoGoroutines(t *testing.T, within time.Duration) {
 	}
 }
 
-// A member that accepts TCP but never answers (its apiserver paused with
-// SIGSTOP) must cost no more than --cluster-timeout, and leave nothing running.
-func TestPausedMemberCostsOnlyTheTimeout(t *testing.T) {
+// threeJoinedMembersWithWeb is a federation of three joined members, each
+// running "web" with its HPA, and an OpenMCPDeployment "web" planned on all.
+func threeJoinedMembersWithWeb(t *testing.T) *sandbox.Federation {
+	t.Helper()
 	fed := sandbox.Start(t, sandbox.Options{Members: 3})
 	for _, m := range []string{"cluster1", "cluster2", "cluster3"} {
 		fed.JoinForTest(t, m)
@@ -64,6 +65,13 @@ func TestPausedMemberCostsOnlyTheTimeout(t *testing.T) {
 	if _, err := fed.Host.Dynamic.Resource(odeploy.GVR()).Namespace("openmcp").Create(context.Background(), obj, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	return fed
+}
+
+// A member that accepts TCP but never answers (its apiserver paused with
+// SIGSTOP) must cost no more than --cluster-timeout, and leave nothing running.
+func TestPausedMemberCostsOnlyTheTimeout(t *testing.T) {
+	fed := threeJoinedMembersWithWeb(t)
 	// Warm the discovery cache while every member answers, as a daily user's is.
 	if res := fed.OpenMCP(t, "get", "hpa", "--all-clusters", "-A"); res.Code != 0 {
 		t.Fatalf("warm-up: exit %d: %s", res.Code, res.Stderr)
@@ -105,20 +113,7 @@ func TestPausedMemberCostsOnlyTheTimeout(t *testing.T) {
 // proxy): the slow one's rows and the others' warnings arrive within
 // --cluster-timeout, one warning per failed member, exit 1, nothing left running.
 func TestStoppedPausedAndSlowMembers(t *testing.T) {
-	fed := sandbox.Start(t, sandbox.Options{Members: 3})
-	for _, m := range []string{"cluster1", "cluster2", "cluster3"} {
-		fed.JoinForTest(t, m)
-		webApp(t, fed.Member(m), "openmcp", 2, 5)
-	}
-	odeploy, _ := openmcp.KindByName("odeploy")
-	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "openmcp.k8s.io/v1alpha1", "kind": "OpenMCPDeployment",
-		"metadata": map[string]any{"name": "web", "namespace": "openmcp"},
-		"spec":     map[string]any{"replicas": int64(6), "clusters": []any{"cluster1", "cluster2", "cluster3"}},
-	}}
-	if _, err := fed.Host.Dynamic.Resource(odeploy.GVR()).Namespace("openmcp").Create(context.Background(), obj, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	fed := threeJoinedMembersWithWeb(t)
 	// cluster1 answers 150 ms late on every round trip.
 	slow, err := delayproxy.Start(strings.TrimPrefix(fed.Member("cluster1").Server, "https://"), 150*time.Millisecond)
 	if err != nil {
