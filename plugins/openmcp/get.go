@@ -48,6 +48,7 @@ type GetOptions struct {
 
 	args      []string
 	namespace string
+	plan      *targetPlan
 	targets   []target
 	sortBy    string
 	genericiooptions.IOStreams
@@ -56,8 +57,13 @@ type GetOptions struct {
 // target is one cluster a fan-out command reads, and how it is reached.
 type target struct {
 	Cluster string
+	Context string // "" when reached with KubeFed's token
 	Getter  genericRESTGetter
 }
+
+// key tells two targets apart: a member now reached through another
+// context is another target than the one guessed.
+func (t target) key() string { return t.Cluster + "\x00" + t.Context }
 
 // NewCmdGet is `kubectl openmcp get`.
 func NewCmdGet(root *cli.Root) *cobra.Command {
@@ -146,7 +152,7 @@ func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string)
 		return &cli.UsageError{Err: err}
 	}
 	var err error
-	o.targets, err = resolveTargets(cmd.Context(), root, cmd, targetChoice{
+	o.plan, err = planTargets(root, cmd, targetChoice{
 		All: o.AllClusters, Clusters: o.Clusters, IncludeHost: o.IncludeHost,
 		Timeout: o.ClusterTimeout, UseFederation: o.UseFederation, ErrOut: o.ErrOut,
 	})
@@ -271,17 +277,45 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-// Run reads every cluster in parallel and prints one table (or List).
+// Run reads every cluster in parallel and prints one table (or List). The
+// members of last time are asked while the host lists the members of now.
 func (o *GetOptions) Run(ctx context.Context) error {
-	names := make([]string, len(o.targets))
-	byName := map[string]target{}
-	for i, t := range o.targets {
-		names[i] = t.Cluster
-		byName[t.Cluster] = t
+	var mu sync.Mutex // the fan-out's goroutines read byKey while the host's answer adds to it
+	byKey := map[string]target{}
+	guess := make([]string, 0, len(o.plan.Guess))
+	for _, t := range o.plan.Guess {
+		byKey[t.key()] = t
+		guess = append(guess, t.key())
 	}
-	results := fleet.FanOut(ctx, names, o.MaxParallel, o.ClusterTimeout, func(ctx context.Context, c string) (clusterAnswer, error) {
-		return o.fetch(byName[c])
+	actual := func(ctx context.Context) ([]string, error) {
+		targets, err := o.plan.Resolve(ctx)
+		if err != nil {
+			return nil, err
+		}
+		o.targets = targets
+		keys := make([]string, len(targets))
+		mu.Lock()
+		defer mu.Unlock()
+		for i, t := range targets {
+			keys[i] = t.key()
+			if _, ok := byKey[keys[i]]; !ok {
+				byKey[keys[i]] = t
+			}
+		}
+		return keys, nil
+	}
+	results, err := fleet.FanOutAhead(ctx, guess, actual, o.MaxParallel, o.ClusterTimeout, func(ctx context.Context, key string) (clusterAnswer, error) {
+		mu.Lock()
+		t := byKey[key]
+		mu.Unlock()
+		return o.fetch(t)
 	})
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		results[i].Cluster = byKey[results[i].Cluster].Cluster
+	}
 	failed := 0
 	var ok []fleet.Result[clusterAnswer]
 	var notFound []error
@@ -294,7 +328,6 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		ok = append(ok, r)
 		notFound = append(notFound, r.Value.notFound...)
 	}
-	var err error
 	if o.humanReadable() {
 		err = o.printTables(ok)
 	} else {

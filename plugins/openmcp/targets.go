@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
@@ -28,9 +30,27 @@ type targetChoice struct {
 	ErrOut        io.Writer
 }
 
+// targetPlan is how a fan-out command learns its clusters: Guess, the
+// members of last time (pkg/fleet MemberCache), usable at once, and Resolve,
+// the host's answer, which decides (fleet.FanOutAhead).
+type targetPlan struct {
+	Guess   []target
+	Resolve func(ctx context.Context) ([]target, error)
+}
+
 // resolveTargets lists the host's members, keeps the chosen ones, and pairs
 // each with the user's context for it (or, when asked, KubeFed's token).
 func resolveTargets(ctx context.Context, root *cli.Root, cmd *cobra.Command, choice targetChoice) ([]target, error) {
+	plan, err := planTargets(root, cmd, choice)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Resolve(ctx)
+}
+
+// planTargets finds the host (no request yet) and guesses the members from
+// the cache; Resolve lists them on the host and remembers them for next time.
+func planTargets(root *cli.Root, cmd *cobra.Command, choice targetChoice) (*targetPlan, error) {
 	kc := fleet.NewKubeconfig(root.ConfigFlags)
 	host, err := resolveHost(cmd, kc)
 	if err != nil {
@@ -40,22 +60,44 @@ func resolveTargets(ctx context.Context, root *cli.Root, cmd *cobra.Command, cho
 		c.Timeout = choice.Timeout
 		return c
 	}
-	var targets []target
+	var hostTargets []target
 	if choice.IncludeHost {
-		targets = append(targets, target{Cluster: host.Context, Getter: kc.For(host.Context).WithWrapConfigFn(withTimeout)})
+		hostTargets = append(hostTargets, target{Cluster: host.Context, Context: host.Context, Getter: kc.For(host.Context).WithWrapConfigFn(withTimeout)})
 	}
 	if !choice.All && len(choice.Clusters) == 0 {
-		return targets, nil
+		return &targetPlan{Guess: hostTargets, Resolve: func(context.Context) ([]target, error) { return hostTargets, nil }}, nil
 	}
-	listCtx, cancel := context.WithTimeout(ctx, choice.Timeout)
-	defer cancel()
-	members, err := fleet.ListMembers(listCtx, host.Cluster.Dynamic, host.Namespace, kc)
-	if err != nil {
-		return nil, err
+	cache := kc.MembersCache(host.Context, host.Cluster.Config.Host, host.Namespace)
+	plan := &targetPlan{Guess: slices.Clone(hostTargets)}
+	if !choice.UseFederation { // federation tokens come from the host's answer
+		for _, m := range cache.Read() {
+			if (len(choice.Clusters) == 0 || slices.Contains(choice.Clusters, m.Name)) && kc.HasContext(m.Context) {
+				plan.Guess = append(plan.Guess, target{Cluster: m.Name, Context: m.Context, Getter: kc.Getter(m.Context, withTimeout)})
+			}
+		}
 	}
-	if members, err = fleet.Select(members, choice.Clusters); err != nil {
-		return nil, err
+	plan.Resolve = func(ctx context.Context) ([]target, error) {
+		listCtx, cancel := context.WithTimeout(ctx, choice.Timeout)
+		defer cancel()
+		all, err := fleet.ListMembers(listCtx, host.Cluster.Dynamic, host.Namespace, kc)
+		if err != nil {
+			return nil, err
+		}
+		if err := cache.Remember(all); err != nil {
+			klog.V(2).Infof("member cache %s not written: %v", cache.Path(), err)
+		}
+		members, err := fleet.Select(all, choice.Clusters)
+		if err != nil {
+			return nil, err
+		}
+		return memberTargets(ctx, root, kc, host, members, choice, hostTargets, withTimeout)
 	}
+	return plan, nil
+}
+
+// memberTargets pairs each member with how it is reached.
+func memberTargets(ctx context.Context, root *cli.Root, kc *fleet.Kubeconfig, host *hostTarget, members []fleet.Member, choice targetChoice, targets []target, withTimeout func(*rest.Config) *rest.Config) ([]target, error) {
+	targets = slices.Clone(targets)
 	if choice.UseFederation {
 		fmt.Fprintf(choice.ErrOut, "Reaching %d member(s) with the federation's service-account tokens from host %q, not your own credentials.\n", len(members), host.Context)
 	}
@@ -78,7 +120,7 @@ func resolveTargets(ctx context.Context, root *cli.Root, cmd *cobra.Command, cho
 				cli.Warnf(choice.ErrOut, "context %q skips TLS verification", m.Context)
 			}
 			// Not kc.For: that re-reads the kubeconfig for every member.
-			targets = append(targets, target{Cluster: m.Name, Getter: kc.Getter(m.Context, withTimeout)})
+			targets = append(targets, target{Cluster: m.Name, Context: m.Context, Getter: kc.Getter(m.Context, withTimeout)})
 		}
 	}
 	if len(targets) == 0 {

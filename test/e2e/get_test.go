@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +132,54 @@ func TestFederatedTablesAndStatus(t *testing.T) {
 			if r["NAMESPACE"] != "openmcp" || r["NAME"] != "web" || r["CLUSTER"] != c.cluster || r["REFERENCE"] != "Deployment/web" || r["MAXPODS"] != c.max || !strings.HasSuffix(r["TARGETS"], "/50%") {
 				t.Errorf("row %d %v: want openmcp web %s Deployment/web, targets .../50%%, max %s", i+1, r, c.cluster, c.max)
 			}
+		}
+	})
+
+	t.Run("the member cache starts requests early but never changes the table", func(t *testing.T) {
+		hpas := func(t *testing.T) {
+			t.Helper()
+			res := fed.OpenMCP(t, "get", "hpa", "--all-clusters", "-A")
+			if res.Code != 0 {
+				t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+			}
+			table := parseTable(t, res.Stdout)
+			if len(table) != 2 || table[0]["CLUSTER"] != "cluster1" || table[0]["MAXPODS"] != "10" ||
+				table[1]["CLUSTER"] != "cluster2" || table[1]["MAXPODS"] != "7" {
+				t.Fatalf("with a stale cache the table is\n%s\nwant cluster1 (max 10) and cluster2 (max 7)", res.Stdout)
+			}
+		}
+		hpas(t) // fills the cache
+		files, _ := filepath.Glob(filepath.Join(fed.Dir, "kube-cache", "openmcp", "members", "*.json"))
+		if len(files) != 1 {
+			t.Fatalf("member cache files %v, want one for the host", files)
+		}
+		cache := files[0]
+		b, err := os.ReadFile(cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != `{"members":[{"name":"cluster1","context":"cluster1"},{"name":"cluster2","context":"cluster2"}]}` {
+			t.Errorf("member cache holds %s, want the two members and their contexts only", b)
+		}
+		if st, _ := os.Stat(cache); st.Mode().Perm() != 0o600 {
+			t.Errorf("member cache mode %v, want 0600", st.Mode().Perm())
+		}
+		for name, stale := range map[string]string{
+			// an unjoined member, and cluster2 missing
+			"unjoined member": `{"members":[{"name":"cluster1","context":"cluster1"},{"name":"ghost","context":"cluster2"}]}`,
+			// cluster2 guessed through cluster1's context: its rows must not be cluster1's
+			"wrong context": `{"members":[{"name":"cluster2","context":"cluster1"}]}`,
+			"unreadable":    `{"members":[`,
+		} {
+			t.Run(name, func(t *testing.T) {
+				if err := os.WriteFile(cache, []byte(stale), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				hpas(t)
+				if b, _ := os.ReadFile(cache); !strings.Contains(string(b), `"cluster2","context":"cluster2"`) || strings.Contains(string(b), "ghost") {
+					t.Errorf("after the host answered the cache holds %s", b)
+				}
+			})
 		}
 	})
 
