@@ -135,21 +135,31 @@ func (g *contextGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface,
 	dir := g.kc.cacheDir()
 	host := overlyCautiousIllegalFileCharacters.ReplaceAllString(cfg.Host, "_")
 	disk, err := diskcached.NewCachedDiscoveryClientForConfig(cfg,
-		filepath.Join(dir, "discovery", host), filepath.Join(dir, "http"), 6*time.Hour)
+		filepath.Join(dir, "discovery", host), filepath.Join(dir, "http"), discoveryTTL)
 	if err != nil {
 		return nil, err
 	}
-	g.disco = &onceDiscovery{CachedDiscoveryClient: disk}
+	g.disco = &onceDiscovery{CachedDiscoveryClient: disk, dir: filepath.Join(dir, "discovery", host), ttl: discoveryTTL}
 	return g.disco, nil
 }
+
+// discoveryTTL is how long kubectl trusts its discovery cache.
+const discoveryTTL = 6 * time.Hour
 
 // onceDiscovery reads a cluster's discovery cache once per command. The
 // resource builder's shortcut expander and its REST mapper each read every
 // group's file from disk and decode it: the largest share of get's CPU over
 // many clusters. Fresh and Invalidate stay the disk cache's, so a type the
-// cache does not know yet still makes the mapper ask the server.
+// cache does not know yet still makes the mapper ask the server. The files it
+// reads are decoded once per command for all clusters (shareddiscovery.go).
 type onceDiscovery struct {
 	*diskcached.CachedDiscoveryClient
+	dir string
+	ttl time.Duration
+
+	state       sync.Mutex // guards invalidated and usedCache
+	invalidated bool
+	usedCache   bool
 
 	mu        sync.Mutex
 	read      bool
@@ -167,7 +177,8 @@ func (d *onceDiscovery) ServerGroupsAndResourcesWithContext(ctx context.Context)
 	if d.read {
 		return d.groups, d.resources, nil
 	}
-	groups, resources, err := d.CachedDiscoveryClient.ServerGroupsAndResourcesWithContext(ctx)
+	// With d, not the disk cache: its reads of single files are ours.
+	groups, resources, err := discovery.ServerGroupsAndResourcesWithContext(ctx, d)
 	if err == nil { // partial answers are asked again, as without this cache
 		d.read, d.groups, d.resources = true, groups, resources
 	}
@@ -180,6 +191,9 @@ func (d *onceDiscovery) InvalidateWithContext(ctx context.Context) {
 	d.mu.Lock()
 	d.read, d.groups, d.resources = false, nil, nil
 	d.mu.Unlock()
+	d.state.Lock()
+	d.invalidated, d.usedCache = true, false
+	d.state.Unlock()
 	d.CachedDiscoveryClient.InvalidateWithContext(ctx)
 }
 

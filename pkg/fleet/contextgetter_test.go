@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -147,5 +151,58 @@ func TestGettersOfAFanOutAreSafeToUseAtOnce(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestClustersWithTheSameDiscoveryFilesShareOneDecodingNotItsResult(t *testing.T) {
+	path := writeKubeconfig(t)
+	cache := t.TempDir()
+	base := genericclioptions.NewConfigFlags(true)
+	base.KubeConfig, base.CacheDir = &path, &cache
+	// cluster2 and cluster3 are different servers with the same API.
+	writeDiscoveryCache(t, cache, "https://10.0.0.2:6443")
+	writeDiscoveryCache(t, cache, "https://127.0.0.1:1")
+	kc := NewKubeconfig(base)
+	decodedDiscovery.Lock()
+	decodedDiscovery.byBytes = map[string]runtime.Object{} // other tests read the same files
+	decodedDiscovery.Unlock()
+	read := func(context string) []*metav1.APIResourceList {
+		d, err := kc.Getter(context, nil).ToDiscoveryClient()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, res, err := d.ServerGroupsAndResources()
+		if err != nil || len(res) != 1 || len(res[0].APIResources) != 1 {
+			t.Fatalf("%s: resources %v, %v", context, res, err)
+		}
+		if d.Fresh() {
+			t.Errorf("%s: data from the disk cache reported fresh", context)
+		}
+		return res
+	}
+	first := read("cluster2")
+	first[0].APIResources[0].Name = "changed by a caller"
+	if second := read("cluster3"); second[0].APIResources[0].Name != "pods" {
+		t.Fatalf("cluster3 got %q: one cluster's caller changed another's discovery", second[0].APIResources[0].Name)
+	}
+	decodedDiscovery.Lock()
+	added := len(decodedDiscovery.byBytes)
+	decodedDiscovery.Unlock()
+	if added != 2 {
+		t.Errorf("%d files decoded for two clusters with the same two files, want 2", added)
+	}
+
+	// An expired file is not used, however many clusters share its bytes:
+	// cluster3's server (nothing listens) is asked, and fails.
+	old := time.Now().Add(-7 * time.Hour)
+	hostDir := filepath.Join(cache, "discovery", overlyCautiousIllegalFileCharacters.ReplaceAllString("https://127.0.0.1:1", "_"))
+	for _, f := range []string{"servergroups.json", "v1/serverresources.json"} {
+		if err := os.Chtimes(filepath.Join(hostDir, f), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, _ := kc.Getter("cluster3", nil).ToDiscoveryClient()
+	if _, _, err := d.ServerGroupsAndResources(); err == nil {
+		t.Error("a discovery file older than kubectl's 6-hour TTL was used")
 	}
 }
