@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -186,6 +187,7 @@ func (r *Root) report(err error) int {
 
 // Main is what cmd/kubectl-<name>/main.go calls.
 func Main(newRoot func(genericiooptions.IOStreams) *Root) {
+	tuneGC()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	os.Exit(newRoot(streams).Execute(os.Args[1:]))
 }
@@ -225,3 +227,24 @@ func validTimeout(s string) bool {
 	d, err := time.ParseDuration(s)
 	return err == nil && d >= 0
 }
+
+// tuneGC trades memory the plugins barely use for CPU they do use. A command
+// lives well under a second and reads many clusters' answers into young
+// objects: at Go's default (GOGC=100) a third of get --all-clusters' CPU over
+// 64 clusters was the collector, on cores the user's other work wants. With
+// GOGC=400 the heap may grow to five times what is live, but a soft limit
+// brings the default pace back before it passes 512 MiB. GOGC and GOMEMLIMIT
+// in the environment still win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(gcSoftLimit)
+	}
+}
+
+const (
+	gcPercent   = 400
+	gcSoftLimit = 512 << 20
+)
