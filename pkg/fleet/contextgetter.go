@@ -157,9 +157,11 @@ type onceDiscovery struct {
 	dir string
 	ttl time.Duration
 
-	state       sync.Mutex // guards invalidated and usedCache
+	state       sync.Mutex // guards the fields below
 	invalidated bool
-	usedCache   bool
+	usedCache   bool           // something came from the disk: not Fresh
+	notShared   bool           // something came another way: no fingerprint
+	files       map[string]int // file name -> its bytes' number
 
 	mu        sync.Mutex
 	read      bool
@@ -192,7 +194,7 @@ func (d *onceDiscovery) InvalidateWithContext(ctx context.Context) {
 	d.read, d.groups, d.resources = false, nil, nil
 	d.mu.Unlock()
 	d.state.Lock()
-	d.invalidated, d.usedCache = true, false
+	d.invalidated, d.usedCache, d.notShared, d.files = true, false, false, nil
 	d.state.Unlock()
 	d.CachedDiscoveryClient.InvalidateWithContext(ctx)
 }
@@ -205,7 +207,11 @@ func (g *contextGetter) ToRESTMapper() (meta.RESTMapper, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.mapper == nil {
-		g.mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(d), d, nil)
+		mapper := meta.RESTMapper(restmapper.NewDeferredDiscoveryRESTMapper(d))
+		if once, ok := d.(*onceDiscovery); ok {
+			mapper = &sharedMapper{d: once}
+		}
+		g.mapper = restmapper.NewShortcutExpander(mapper, d, nil)
 	}
 	return g.mapper, nil
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -164,7 +164,7 @@ func TestClustersWithTheSameDiscoveryFilesShareOneDecodingNotItsResult(t *testin
 	writeDiscoveryCache(t, cache, "https://127.0.0.1:1")
 	kc := NewKubeconfig(base)
 	decodedDiscovery.Lock()
-	decodedDiscovery.byBytes = map[string]runtime.Object{} // other tests read the same files
+	decodedDiscovery.byBytes = map[string]decodedFile{} // other tests read the same files
 	decodedDiscovery.Unlock()
 	read := func(context string) []*metav1.APIResourceList {
 		d, err := kc.Getter(context, nil).ToDiscoveryClient()
@@ -204,5 +204,33 @@ func TestClustersWithTheSameDiscoveryFilesShareOneDecodingNotItsResult(t *testin
 	d, _ := kc.Getter("cluster3", nil).ToDiscoveryClient()
 	if _, _, err := d.ServerGroupsAndResources(); err == nil {
 		t.Error("a discovery file older than kubectl's 6-hour TTL was used")
+	}
+}
+
+func TestClustersWithTheSameDiscoveryFilesShareOneRESTMapper(t *testing.T) {
+	path := writeKubeconfig(t)
+	cache := t.TempDir()
+	base := genericclioptions.NewConfigFlags(true)
+	base.KubeConfig, base.CacheDir = &path, &cache
+	writeDiscoveryCache(t, cache, "https://10.0.0.2:6443")
+	writeDiscoveryCache(t, cache, "https://127.0.0.1:1")
+	decodedDiscovery.Lock()
+	decodedDiscovery.mappers = map[string]meta.RESTMapperWithContext{}
+	decodedDiscovery.Unlock()
+	kc := NewKubeconfig(base)
+	for _, context := range []string{"cluster2", "cluster3"} {
+		mapper, err := kc.Getter(context, nil).ToRESTMapper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := mapper.RESTMapping(schema.GroupKind{Kind: "Pod"}); err != nil || m.Resource.Resource != "pods" {
+			t.Fatalf("%s: Pod maps to %v, %v", context, m, err)
+		}
+	}
+	decodedDiscovery.Lock()
+	built := len(decodedDiscovery.mappers)
+	decodedDiscovery.Unlock()
+	if built != 1 {
+		t.Errorf("%d REST mappers built for two clusters with the same discovery files, want 1", built)
 	}
 }

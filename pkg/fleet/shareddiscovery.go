@@ -2,12 +2,16 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
@@ -21,27 +25,39 @@ import (
 // the server stay the disk cache's rules, per cluster).
 var decodedDiscovery = struct {
 	sync.Mutex
-	byBytes map[string]runtime.Object
-}{byBytes: map[string]runtime.Object{}}
+	byBytes map[string]decodedFile
+	mappers map[string]meta.RESTMapperWithContext
+}{byBytes: map[string]decodedFile{}, mappers: map[string]meta.RESTMapperWithContext{}}
+
+// decodedFile is a discovery file decoded once, and a number that stands
+// for its bytes in the fingerprint of a cluster's discovery.
+type decodedFile struct {
+	obj runtime.Object
+	id  int
+}
 
 // decodeDiscoveryFile decodes a discovery cache file's bytes into a copy of
-// its own, as the disk cache decodes them.
-func decodeDiscoveryFile[T runtime.Object](b []byte, into T) (T, error) {
+// its own, as the disk cache decodes them, and gives the bytes' number.
+func decodeDiscoveryFile[T runtime.Object](b []byte, into T) (T, int, error) {
 	decodedDiscovery.Lock()
 	shared, ok := decodedDiscovery.byBytes[string(b)]
 	decodedDiscovery.Unlock()
 	if ok {
-		if t, ok := shared.DeepCopyObject().(T); ok {
-			return t, nil
+		if t, ok := shared.obj.DeepCopyObject().(T); ok {
+			return t, shared.id, nil
 		}
 	}
 	if err := runtime.DecodeInto(scheme.Codecs.UniversalDecoder(), b, into); err != nil {
-		return into, err
+		return into, 0, err
 	}
 	decodedDiscovery.Lock()
-	decodedDiscovery.byBytes[string(b)] = into.DeepCopyObject()
-	decodedDiscovery.Unlock()
-	return into, nil
+	defer decodedDiscovery.Unlock()
+	if shared, ok := decodedDiscovery.byBytes[string(b)]; ok { // decoded meanwhile by another cluster
+		return into, shared.id, nil
+	}
+	id := len(decodedDiscovery.byBytes) + 1
+	decodedDiscovery.byBytes[string(b)] = decodedFile{obj: into.DeepCopyObject(), id: id}
+	return into, id, nil
 }
 
 // readCached reads a file of the cluster's disk cache under the disk
@@ -66,10 +82,43 @@ func (d *onceDiscovery) readCached(name string) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	d.state.Lock()
-	d.usedCache = true
-	d.state.Unlock()
 	return b, true
+}
+
+// served records where a file's answer came from: the disk (id, the
+// bytes' number) or, id 0, the disk cache's own path (maybe the server).
+func (d *onceDiscovery) served(name string, id int) {
+	d.state.Lock()
+	defer d.state.Unlock()
+	if id == 0 {
+		d.notShared = true
+		return
+	}
+	d.usedCache = true
+	if d.files == nil {
+		d.files = map[string]int{}
+	}
+	d.files[name] = id
+}
+
+// fingerprint names the discovery this cluster was given, if every file of it
+// came from the disk: clusters with the same fingerprint have the same API.
+func (d *onceDiscovery) fingerprint() string {
+	d.state.Lock()
+	defer d.state.Unlock()
+	if d.notShared || len(d.files) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(d.files))
+	for n := range d.files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s=%d;", n, d.files[n])
+	}
+	return b.String()
 }
 
 func (d *onceDiscovery) ServerGroups() (*metav1.APIGroupList, error) {
@@ -77,11 +126,14 @@ func (d *onceDiscovery) ServerGroups() (*metav1.APIGroupList, error) {
 }
 
 func (d *onceDiscovery) ServerGroupsWithContext(ctx context.Context) (*metav1.APIGroupList, error) {
-	if b, ok := d.readCached("servergroups.json"); ok {
-		if groups, err := decodeDiscoveryFile(b, &metav1.APIGroupList{}); err == nil {
+	const name = "servergroups.json"
+	if b, ok := d.readCached(name); ok {
+		if groups, id, err := decodeDiscoveryFile(b, &metav1.APIGroupList{}); err == nil {
+			d.served(name, id)
 			return groups, nil
 		}
 	}
+	d.served(name, 0)
 	return d.CachedDiscoveryClient.ServerGroupsWithContext(ctx)
 }
 
@@ -90,11 +142,14 @@ func (d *onceDiscovery) ServerResourcesForGroupVersion(groupVersion string) (*me
 }
 
 func (d *onceDiscovery) ServerResourcesForGroupVersionWithContext(ctx context.Context, groupVersion string) (*metav1.APIResourceList, error) {
-	if b, ok := d.readCached(filepath.Join(groupVersion, "serverresources.json")); ok {
-		if resources, err := decodeDiscoveryFile(b, &metav1.APIResourceList{}); err == nil {
+	name := filepath.Join(groupVersion, "serverresources.json")
+	if b, ok := d.readCached(name); ok {
+		if resources, id, err := decodeDiscoveryFile(b, &metav1.APIResourceList{}); err == nil {
+			d.served(name, id)
 			return resources, nil
 		}
 	}
+	d.served(name, 0)
 	return d.CachedDiscoveryClient.ServerResourcesForGroupVersionWithContext(ctx, groupVersion)
 }
 

@@ -15,6 +15,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
@@ -180,6 +182,59 @@ func TestFederatedTablesAndStatus(t *testing.T) {
 					t.Errorf("after the host answered the cache holds %s", b)
 				}
 			})
+		}
+	})
+
+	t.Run("a type installed after the discovery cache was filled is found", func(t *testing.T) {
+		// Both members' caches are warm and alike (they share one decoded
+		// API); a CRD installed since must send each back to its server.
+		if res := fed.OpenMCP(t, "get", "pods", "--all-clusters", "-n", "openmcp"); res.Code != 0 {
+			t.Fatalf("warming the cache: exit %d: %s", res.Code, res.Stderr)
+		}
+		crd := filepath.Join(t.TempDir(), "widgets.yaml")
+		if err := os.WriteFile(crd, []byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.test}
+spec:
+  group: example.test
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wdg]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for _, name := range []string{"cluster1", "cluster2"} {
+			c := fed.Member(name)
+			if err := c.ApplyFile(ctx, crd); err != nil {
+				t.Fatal(err)
+			}
+			if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+				_, err := c.Client.Discovery().ServerResourcesForGroupVersion("example.test/v1")
+				return err == nil, nil
+			}); err != nil {
+				t.Fatalf("%s never served example.test/v1", name)
+			}
+		}
+		widget := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "example.test/v1", "kind": "Widget",
+			"metadata": map[string]any{"name": "gear", "namespace": "openmcp"},
+		}}
+		gvr := schema.GroupVersionResource{Group: "example.test", Version: "v1", Resource: "widgets"}
+		if _, err := fed.Member("cluster2").Dynamic.Resource(gvr).Namespace("openmcp").Create(ctx, widget, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		res := fed.OpenMCP(t, "get", "wdg", "--all-clusters", "-n", "openmcp")
+		if res.Code != 0 {
+			t.Fatalf("get wdg: exit %d: %s", res.Code, res.Stderr)
+		}
+		table := parseTable(t, res.Stdout)
+		if len(table) != 1 || table[0]["NAME"] != "gear" || table[0]["CLUSTER"] != "cluster2" {
+			t.Fatalf("get wdg printed\n%s\nwant gear in cluster2", res.Stdout)
 		}
 	})
 
