@@ -1,14 +1,17 @@
 package printing
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/printers"
 )
 
 // serverTable is a pod Table as an apiserver sends it, decoded the way the
@@ -115,14 +118,27 @@ func TestCompactRowsKeepsWhatPrintersReadAndDropsTheRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	CompactRows(table)
-	for _, row := range table.Rows {
-		u := row.Object.Object.(*unstructured.Unstructured)
-		if u.GetNamespace() != "shop" || u.GetName() == "" || u.GetLabels()["app"] != "web" {
-			t.Errorf("namespace, name or labels lost: %v", u.Object)
+	print := func(tab *metav1.Table) string {
+		var out bytes.Buffer
+		p := printers.NewTablePrinter(printers.PrintOptions{WithNamespace: true, ShowLabels: true, ColumnLabels: []string{"app"}})
+		if err := p.PrintObj(tab.DeepCopy(), &out); err != nil { // the printer adds columns in place
+			t.Fatal(err)
 		}
-		if u.GetManagedFields() != nil || u.GetAnnotations() != nil {
-			t.Errorf("managed fields or annotations kept: %v", u.Object)
+		return out.String()
+	}
+	before := print(table)
+	CompactRows(table)
+	if after := print(table); after != before {
+		t.Errorf("compacting changed what -A --show-labels -L app prints:\n%s\nwas:\n%s", after, before)
+	}
+	for _, row := range table.Rows {
+		m, err := meta.Accessor(row.Object.Object)
+		if err != nil || m.GetNamespace() != "shop" || m.GetName() == "" || m.GetLabels()["app"] != "web" {
+			t.Errorf("namespace, name or labels lost: %v (%v)", row.Object.Object, err)
+			continue
+		}
+		if m.GetManagedFields() != nil || m.GetAnnotations() != nil || m.GetUID() != "" {
+			t.Errorf("more than printers read was kept: %v", row.Object.Object)
 		}
 	}
 	// Rows without objects (includeObject=None) are left alone.

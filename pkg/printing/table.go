@@ -96,20 +96,25 @@ func DecodeTable(obj runtime.Object) (*metav1.Table, error) {
 	return t, nil
 }
 
-// CompactRows drops from each row's object what no table printer reads, the
-// managed fields and the annotations (kubectl's last-applied-configuration
-// alone can be as large as the object), so a table of many clusters' rows
-// stays small in memory. Not for tables sorted with --sort-by, whose JSONPath
-// may read anything.
+// CompactRows keeps of each row's object only what a table printer reads:
+// its name, namespace (the NAMESPACE column of -A) and labels (--show-labels,
+// -L). A row's object as the server sends it (managed fields, annotations,
+// owner references, decoded into maps) was most of the memory of a table of
+// many clusters' rows: 64 clusters x 500 pods with -A kept hundreds of MiB.
+// Not for tables sorted with --sort-by, whose JSONPath may read anything.
 func CompactRows(t *metav1.Table) {
 	for i := range t.Rows {
 		u, ok := t.Rows[i].Object.Object.(*unstructured.Unstructured)
 		if !ok {
 			continue
 		}
-		if m, ok := u.Object["metadata"].(map[string]any); ok {
-			delete(m, "managedFields")
-			delete(m, "annotations")
+		t.Rows[i].Object.Object = &metav1.PartialObjectMetadata{
+			TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()},
+			ObjectMeta: metav1.ObjectMeta{
+				Name:      u.GetName(),
+				Namespace: u.GetNamespace(),
+				Labels:    u.GetLabels(),
+			},
 		}
 	}
 }
