@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -155,6 +156,7 @@ func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string)
 	o.plan, err = planTargets(root, cmd, targetChoice{
 		All: o.AllClusters, Clusters: o.Clusters, IncludeHost: o.IncludeHost,
 		Timeout: o.ClusterTimeout, UseFederation: o.UseFederation, ErrOut: o.ErrOut,
+		WrapTransport: o.tableTransport(),
 	})
 	return err
 }
@@ -199,6 +201,16 @@ func (o *GetOptions) transform(req *rest.Request) {
 		// cluster sends and we decode a tenth as much.
 		req.Param("includeObject", "None")
 	}
+}
+
+// tableTransport drops the managed fields and annotations from Tables whose
+// rows carry metadata, as they arrive: no printer reads them, and they are
+// nearly all of such a Table (printing.StripUnprinted).
+func (o *GetOptions) tableTransport() func(http.RoundTripper) http.RoundTripper {
+	if o.humanReadable() && o.sortBy == "" && o.rowsNeedMetadata() {
+		return printing.StripTablesUnprinted
+	}
+	return nil
 }
 
 // rowsNeedMetadata reports whether printing reads the rows' metadata: the

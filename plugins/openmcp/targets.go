@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +29,8 @@ type targetChoice struct {
 	Timeout       time.Duration
 	UseFederation bool
 	ErrOut        io.Writer
+	// WrapTransport, if set, wraps every cluster's transport.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // targetPlan is how a fan-out command learns its clusters: Guess, the
@@ -58,6 +61,9 @@ func planTargets(root *cli.Root, cmd *cobra.Command, choice targetChoice) (*targ
 	}
 	withTimeout := func(c *rest.Config) *rest.Config {
 		c.Timeout = choice.Timeout
+		if choice.WrapTransport != nil {
+			c.Wrap(choice.WrapTransport)
+		}
 		return c
 	}
 	var hostTargets []target

@@ -137,6 +137,22 @@ func TestFederatedTablesAndStatus(t *testing.T) {
 		}
 	})
 
+	t.Run("-A --show-labels and -L print labels from rows stripped of managed fields", func(t *testing.T) {
+		res := fed.OpenMCP(t, "get", "deploy", "--all-clusters", "-A", "--show-labels", "-L", "app")
+		if res.Code != 0 {
+			t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+		}
+		table := parseTable(t, res.Stdout)
+		if len(table) != 2 {
+			t.Fatalf("want 2 rows:\n%s", res.Stdout)
+		}
+		for i, r := range table {
+			if r["NAMESPACE"] != "openmcp" || r["NAME"] != "web" || r["APP"] != "web" || !strings.Contains(r["LABELS"], "app=web") {
+				t.Errorf("row %d %v: want namespace openmcp, APP web and app=web among the labels", i+1, r)
+			}
+		}
+	})
+
 	t.Run("the member cache starts requests early but never changes the table", func(t *testing.T) {
 		hpas := func(t *testing.T) {
 			t.Helper()
