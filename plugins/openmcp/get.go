@@ -84,6 +84,9 @@ The members are the host's KubeFedClusters; each is reached through your
 kubeconfig context of the same name (or the one it was joined from), so your
 RBAC on the member applies. A cluster that fails or is slower than
 --cluster-timeout is left out with one warning, and the exit code is 1.
+The members found are remembered under --cache-dir (names and contexts,
+nothing secret): the next get asks them while the host is still listing,
+and the host's list decides which clusters are printed.
 
 -o json|yaml prints one List; each item carries the annotation
 openmcp.k8s.io/cluster naming its cluster. -o name prints CLUSTER/TYPE/NAME.
