@@ -59,38 +59,129 @@ func joinPermissions(ns, scope string, createNamespace bool) (host, member []per
 	return host, member
 }
 
-// deniedPermissions asks the cluster, as the user (impersonation included),
-// about each permission and returns the ones refused. A cluster that cannot
-// answer a review is not judged here: the writes will say what it refuses.
-func deniedPermissions(ctx context.Context, c kubernetes.Interface, want []permission) []permission {
-	allowed := make([]bool, len(want))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i, p := range want {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
-				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Namespace: p.namespace, Verb: p.verb, Group: p.group, Resource: p.resource,
-				}},
-			}, metav1.CreateOptions{})
-			allowed[i] = err != nil || r.Status.Allowed
-		})
+// maxReviews bounds the access reviews in flight per cluster.
+const maxReviews = 32
+
+// reviews asks one cluster, as the user (impersonation included), about
+// permissions, side by side, each once. start sends reviews without waiting,
+// so the checks can ask before they know everything they will need.
+type reviews struct {
+	ctx context.Context
+	c   kubernetes.Interface
+	sem chan struct{}
+	// ready, when not nil, holds the reviews back until it is closed: until
+	// the cluster's first answer, so that they share its connection instead
+	// of each dialling one.
+	ready <-chan struct{}
+
+	mu      sync.Mutex
+	pending map[permission]*review
+	// everything is the review of every verb on every resource everywhere
+	// (cluster-admin and the like): allowed, it answers all the others.
+	everything *review
+}
+
+type review struct {
+	done    chan struct{}
+	allowed bool
+}
+
+func newReviews(ctx context.Context, c kubernetes.Interface) *reviews {
+	return &reviews{ctx: ctx, c: c, sem: make(chan struct{}, maxReviews), pending: map[permission]*review{}}
+}
+
+func (r *reviews) ask(p permission) (allowed bool, err error) {
+	r.sem <- struct{}{}
+	defer func() { <-r.sem }()
+	res, err := r.c.AuthorizationV1().SelfSubjectAccessReviews().Create(r.ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: p.namespace, Verb: p.verb, Group: p.group, Resource: p.resource,
+		}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return false, err
 	}
-	wg.Wait()
-	var denied []permission
-	for i, ok := range allowed {
-		if !ok {
-			denied = append(denied, want[i])
+	return res.Status.Allowed, nil
+}
+
+// startEverything sends, once, the review of "*" on "*" cluster-wide.
+// Called with r.mu held.
+func (r *reviews) startEverything() {
+	if r.everything != nil {
+		return
+	}
+	rv := &review{done: make(chan struct{})}
+	r.everything = rv
+	go func() {
+		defer close(rv.done)
+		if r.ready != nil {
+			<-r.ready
+		}
+		// Only a clear yes counts: anything else asks each permission.
+		allowed, err := r.ask(permission{verb: "*", group: "*", resource: "*"})
+		rv.allowed = err == nil && allowed
+	}()
+}
+
+// start sends the reviews of want not yet sent.
+func (r *reviews) start(want []permission) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.startEverything()
+	everything := r.everything
+	for _, p := range want {
+		if r.pending[p] != nil {
+			continue
+		}
+		rv := &review{done: make(chan struct{})}
+		r.pending[p] = rv
+		go func() {
+			defer close(rv.done)
+			// A user who may do everything (the usual admin context)
+			// needs one review per cluster, not one per permission.
+			if <-everything.done; everything.allowed {
+				rv.allowed = true
+				return
+			}
+			allowed, err := r.ask(p)
+			rv.allowed = err != nil || allowed
+		}()
+	}
+}
+
+// denied returns, in order, the permissions of want the cluster refuses. A
+// cluster that cannot answer a review is not judged here: the writes will
+// say what it refuses.
+func (r *reviews) denied(want []permission) []permission {
+	r.start(want)
+	var out []permission
+	for _, p := range want {
+		r.mu.Lock()
+		rv := r.pending[p]
+		r.mu.Unlock()
+		<-rv.done
+		if !rv.allowed {
+			out = append(out, p)
 		}
 	}
-	return denied
+	return out
+}
+
+// deniedPermissions asks the cluster, as the user (impersonation included),
+// about each permission and returns the ones refused.
+func deniedPermissions(ctx context.Context, c kubernetes.Interface, want []permission) []permission {
+	return newReviews(ctx, c).denied(want)
 }
 
 // checkPermissions reports, in one error, every permission join lacks on
 // either cluster, before anything is written.
 func checkPermissions(ctx context.Context, req JoinRequest, scope string, createNamespace bool) error {
+	return checkPermissionsWith(newReviews(ctx, req.Host.Client), newReviews(ctx, req.Member.Client), req, scope, createNamespace)
+}
+
+// checkPermissionsWith is checkPermissions with reviews that may already be
+// under way.
+func checkPermissionsWith(host, member *reviews, req JoinRequest, scope string, createNamespace bool) error {
 	hostWant, memberWant := joinPermissions(req.KubeFedNamespace, scope, createNamespace)
 	var missing []string
 	list := func(ps []permission) string {
@@ -100,10 +191,10 @@ func checkPermissions(ctx context.Context, req JoinRequest, scope string, create
 		}
 		return strings.Join(s, ", ")
 	}
-	if denied := deniedPermissions(ctx, req.Host.Client, hostWant); len(denied) > 0 {
+	if denied := host.denied(hostWant); len(denied) > 0 {
 		missing = append(missing, fmt.Sprintf("on the host (context %q) you may not %s", req.Host.Context, list(denied)))
 	}
-	if denied := deniedPermissions(ctx, req.Member.Client, memberWant); len(denied) > 0 {
+	if denied := member.denied(memberWant); len(denied) > 0 {
 		missing = append(missing, fmt.Sprintf("on member %s (context %q) you may not %s", req.ClusterName, req.Member.Context, list(denied)))
 	}
 	if len(missing) == 0 {

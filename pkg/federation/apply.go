@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/apply"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 )
@@ -49,10 +53,25 @@ type ref struct {
 
 func (r ref) String() string { return describe(r.kind, r.namespace, r.name) }
 
-// writer applies objects to one cluster and remembers which it created.
+// observed is what the checks read of an object before any write.
+type observed struct {
+	exists          bool
+	resourceVersion string
+}
+
+// writer applies objects to one cluster and remembers which it created. Its
+// methods may run side by side.
 type writer struct {
-	client  dynamic.Interface
-	dryRun  bool // server-side dry run
+	client dynamic.Interface
+	// raw is the REST client behind client: an apply through it tells by
+	// its status (201) whether it created the object.
+	raw    rest.Interface
+	dryRun bool // server-side dry run
+	// before holds what the checks read of the objects (read-only); an
+	// object missing here is read just before it is applied.
+	before map[ref]observed
+
+	mu      sync.Mutex
 	created []ref
 	// absentNamespace is a namespace a server-side dry run "created": it
 	// does not exist, so the apiserver cannot dry-run objects in it; they
@@ -91,6 +110,12 @@ func (w *writer) resource(kind, ns string) (dynamic.ResourceInterface, error) {
 	return w.client.Resource(gvr).Namespace(ns), nil
 }
 
+func (w *writer) record(r ref) {
+	w.mu.Lock()
+	w.created = append(w.created, r)
+	w.mu.Unlock()
+}
+
 // apply writes obj with server-side apply and says whether that created,
 // changed or left it as it was.
 func (w *writer) apply(ctx context.Context, obj any) (Outcome, error) {
@@ -106,29 +131,78 @@ func (w *writer) apply(ctx context.Context, obj any) (Outcome, error) {
 	if w.skip(r) {
 		return Created, nil
 	}
-	before, err := ri.Get(ctx, r.name, metav1.GetOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("get %s: %w", r, err)
+	before, known := w.before[r]
+	if !known {
+		got, err := ri.Get(ctx, r.name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return "", fmt.Errorf("get %s: %w", r, err)
+		}
+		if err == nil {
+			before = observed{exists: true, resourceVersion: got.GetResourceVersion()}
+		}
 	}
-	existed := err == nil
-	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
-	if w.dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	after, err := ri.Apply(ctx, r.name, u, opts)
+	after, created, err := w.applyObject(ctx, ri, r, u)
 	if err != nil {
 		return "", fmt.Errorf("apply %s: %w", r, err)
 	}
 	switch {
-	case !existed:
+	case created, !before.exists && w.dryRun:
 		if !w.dryRun {
-			w.created = append(w.created, r)
+			w.record(r)
 		}
 		return Created, nil
-	case before.GetResourceVersion() != after.GetResourceVersion():
+	case !before.exists:
+		// Someone else created it since the checks: not ours to roll back.
+		return Configured, nil
+	case before.resourceVersion != after.GetResourceVersion():
 		return Configured, nil
 	}
 	return Unchanged, nil
+}
+
+// applyObject sends the apply; created says the apiserver answered 201
+// Created, so this very request made the object.
+func (w *writer) applyObject(ctx context.Context, ri dynamic.ResourceInterface, r ref, u *unstructured.Unstructured) (after *unstructured.Unstructured, created bool, err error) {
+	if w.raw == nil {
+		// No REST client to read the status from (clients made by hand):
+		// read before, as the checks would have.
+		opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+		if w.dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		_, gerr := ri.Get(ctx, r.name, metav1.GetOptions{})
+		if gerr != nil && !apierrors.IsNotFound(gerr) {
+			return nil, false, gerr
+		}
+		after, err = ri.Apply(ctx, r.name, u, opts)
+		return after, err == nil && apierrors.IsNotFound(gerr), err
+	}
+	req, err := apply.NewRequest(w.raw, u.Object)
+	if err != nil {
+		return nil, false, err
+	}
+	gvr := resources[r.kind]
+	path := []string{"api"}
+	if gvr.Group != "" {
+		path = []string{"apis", gvr.Group}
+	}
+	path = append(path, gvr.Version)
+	if r.namespace != "" {
+		path = append(path, "namespaces", r.namespace)
+	}
+	path = append(path, gvr.Resource, r.name)
+	req = req.AbsPath(path...).Param("fieldManager", FieldManager).Param("force", "true")
+	if w.dryRun {
+		req = req.Param("dryRun", metav1.DryRunAll)
+	}
+	res := req.Do(ctx)
+	var code int
+	res.StatusCode(&code)
+	after = &unstructured.Unstructured{}
+	if err := res.Into(after); err != nil {
+		return nil, false, err
+	}
+	return after, code == http.StatusCreated, nil
 }
 
 // createIfMissing creates obj unless an object of that name exists, which it
@@ -155,7 +229,7 @@ func (w *writer) createIfMissing(ctx context.Context, obj any) (Outcome, error) 
 		return "", fmt.Errorf("create %s: %w", r, err)
 	}
 	if !w.dryRun {
-		w.created = append(w.created, r)
+		w.record(r)
 	}
 	return Created, nil
 }
@@ -166,6 +240,8 @@ func (w *writer) createIfMissing(ctx context.Context, obj any) (Outcome, error) 
 // until it is gone, so that joining again at once finds no Terminating
 // namespace in its way.
 func (w *writer) rollback() (left []ref, errs []error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
 	defer cancel()
 	for i := len(w.created) - 1; i >= 0; i-- {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,9 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 )
@@ -37,6 +38,8 @@ type Cluster struct {
 	Config  *rest.Config
 	Client  kubernetes.Interface
 	Dynamic dynamic.Interface
+	// raw is the REST client behind Dynamic (nil for clients made by hand).
+	raw rest.Interface
 }
 
 // NewCluster makes the clients for a REST config.
@@ -45,11 +48,20 @@ func NewCluster(contextName string, cfg *rest.Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	// The dynamic client, built as dynamic.NewForConfig builds it, on a REST
+	// client join also uses directly to see an apply's status code.
+	dcfg := dynamic.ConfigFor(cfg)
+	dcfg.GroupVersion = nil
+	dcfg.APIPath = "/if-you-see-this-search-for-the-break"
+	hc, err := rest.HTTPClientFor(dcfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{Context: contextName, Config: cfg, Client: client, Dynamic: dyn}, nil
+	raw, err := rest.UnversionedRESTClientForConfigAndClient(dcfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{Context: contextName, Config: cfg, Client: client, Dynamic: dynamic.New(raw), raw: raw}, nil
 }
 
 // JoinRequest is one member to join.
@@ -155,55 +167,209 @@ type Preflight struct {
 	NamespaceExists bool
 	// MemberIsHost says the member is the host itself.
 	MemberIsHost bool
+	// ServerVersion is the member's Kubernetes version (its GitVersion).
+	ServerVersion string
+
+	// What the checks read of the objects join writes, by cluster: the
+	// writes then need no read of their own.
+	memberBefore, hostBefore map[ref]observed
 }
 
-// Check runs every check of a join without changing anything.
+// tasks runs functions side by side; wait waits for them all.
+type tasks struct{ wg sync.WaitGroup }
+
+func (t *tasks) do(f func()) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f()
+	}()
+}
+
+func (t *tasks) wait() { t.wg.Wait() }
+
+// befores reads objects side by side, into a map shared under mu. An object
+// that cannot be read is left out: its write reads it again.
+type befores struct {
+	mu sync.Mutex
+	m  map[ref]observed
+	// nsDone, when not nil, is closed once the read of the namespace is
+	// answered; nsAbsent then says it is not there, so neither is anything
+	// in it, and those objects need no read.
+	nsDone   chan struct{}
+	nsAbsent bool
+}
+
+func (b *befores) read(ctx context.Context, t *tasks, c dynamic.Interface, ready <-chan struct{}, objs ...any) {
+	for _, obj := range objs {
+		u, err := toUnstructured(obj)
+		if err != nil {
+			continue
+		}
+		r := ref{u.GetKind(), u.GetNamespace(), u.GetName()}
+		gvr, ok := resources[r.kind]
+		if !ok {
+			continue
+		}
+		t.do(func() {
+			<-ready
+			if r.namespace != "" && b.nsDone != nil {
+				if <-b.nsDone; b.nsAbsent {
+					b.mu.Lock()
+					b.m[r] = observed{}
+					b.mu.Unlock()
+					return
+				}
+			}
+			var ri dynamic.ResourceInterface = c.Resource(gvr)
+			if r.namespace != "" {
+				ri = c.Resource(gvr).Namespace(r.namespace)
+			}
+			got, err := ri.Get(ctx, r.name, metav1.GetOptions{})
+			var o observed
+			switch {
+			case err == nil:
+				o = observed{exists: true, resourceVersion: got.GetResourceVersion()}
+			case !apierrors.IsNotFound(err):
+				return
+			}
+			b.mu.Lock()
+			b.m[r] = o
+			b.mu.Unlock()
+		})
+	}
+}
+
+// Check runs every check of a join without changing anything. Its reads and
+// access reviews go out side by side; their answers are judged in a fixed
+// order, so the error is the same whichever answers first.
 func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 	if err := ValidateClusterName(req.ClusterName); err != nil {
 		return nil, &StepError{"check cluster name", err}
 	}
-	scope, err := KubeFedScope(ctx, req.Host, req.KubeFedNamespace)
-	if err != nil {
-		return nil, &StepError{"check host", err}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var t tasks
+	ns := req.KubeFedNamespace
+	// Each cluster's first read goes alone; the rest wait for its answer
+	// (hostUp, memberUp), then go side by side on its connection: sent all at
+	// once to a cluster not yet connected to, each request would dial its own.
+	hostUp, memberUp := make(chan struct{}), make(chan struct{})
+	after := func(up <-chan struct{}, f func()) {
+		t.do(func() {
+			<-up
+			f()
+		})
 	}
-	p := &Preflight{Scope: scope}
-	if p.Endpoint, err = endpointOf(req.Member.Config, req.APIEndpoint); err != nil {
-		return nil, &StepError{"check member", err}
+	// A client dry run writes nothing: it may show the objects to someone
+	// who could not write them, and it needs no reads of them.
+	writes := req.DryRun != DryRunClient
+	var hostReviews, memberReviews *reviews
+	if writes {
+		// Everything but the Namespaced-scope RBAC, which waits for the scope.
+		hostReviews, memberReviews = newReviews(ctx, req.Host.Client), newReviews(ctx, req.Member.Client)
+		hostReviews.ready, memberReviews.ready = hostUp, memberUp
+		h, m := joinPermissions(ns, "Cluster", true)
+		hostReviews.start(h)
+		memberReviews.start(m)
 	}
-	if _, err := req.Member.Client.Discovery().ServerVersion(); err != nil {
-		return nil, &StepError{"check member", fmt.Errorf("member context %q does not answer at %s: %w", req.Member.Context, req.Member.Config.Host, err)}
+	names := NamesFor(req.ClusterName, req.HostName)
+	memberBefore := &befores{m: map[ref]observed{}, nsDone: make(chan struct{})}
+	hostBefore := &befores{m: map[ref]observed{}}
+	if writes {
+		_, sa, tokenSecret, _ := memberObjects(names, ns, "Cluster", false)
+		memberBefore.read(ctx, &t, req.Member.Dynamic, memberUp, sa, tokenSecret)
+		hostSecret, _ := hostObjects(names, ns, req.Member.Context, Endpoint{}, nil, nil)
+		hostBefore.read(ctx, &t, req.Host.Dynamic, hostUp, hostSecret)
 	}
-	ns, err := req.Member.Client.CoreV1().Namespaces().Get(ctx, req.KubeFedNamespace, metav1.GetOptions{})
+	var scope string
+	var scopeErr error
+	t.do(func() {
+		scope, scopeErr = kubeFedScope(ctx, req.Host, ns, func() { close(hostUp) })
+		if scopeErr != nil || !writes {
+			return
+		}
+		if scope == "Namespaced" {
+			_, m := joinPermissions(ns, scope, true)
+			memberReviews.start(m)
+		}
+		_, _, _, rbac := memberObjects(names, ns, scope, false)
+		memberBefore.read(ctx, &t, req.Member.Dynamic, memberUp, rbac...)
+	})
+	var versionErr error
+	var gitVersion string
+	t.do(func() {
+		defer close(memberUp)
+		v, err := req.Member.Client.Discovery().ServerVersion()
+		if versionErr = err; err == nil {
+			gitVersion = v.GitVersion
+		}
+	})
+	var nsObj *corev1.Namespace
+	var nsErr error
+	after(memberUp, func() {
+		nsObj, nsErr = req.Member.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		memberBefore.nsAbsent = apierrors.IsNotFound(nsErr)
+		close(memberBefore.nsDone)
+	})
+	var existing *unstructured.Unstructured
+	var kfcErr error
+	after(hostUp, func() {
+		existing, kfcErr = req.Host.Dynamic.Resource(fleet.KubeFedClusters).Namespace(ns).Get(ctx, req.ClusterName, metav1.GetOptions{})
+	})
+	endpoint, endpointErr := endpointOf(req.Member.Config, req.APIEndpoint)
+	t.wait()
+
+	if scopeErr != nil {
+		return nil, &StepError{"check host", scopeErr}
+	}
+	p := &Preflight{Scope: scope, Endpoint: endpoint, ServerVersion: gitVersion}
+	if endpointErr != nil {
+		return nil, &StepError{"check member", endpointErr}
+	}
+	if versionErr != nil {
+		return nil, &StepError{"check member", fmt.Errorf("member context %q does not answer at %s: %w", req.Member.Context, req.Member.Config.Host, versionErr)}
+	}
 	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return nil, &StepError{"check member", fmt.Errorf("read namespace %s on member %q: %w", req.KubeFedNamespace, req.Member.Context, err)}
-	case ns.DeletionTimestamp != nil:
+	case apierrors.IsNotFound(nsErr):
+	case nsErr != nil:
+		return nil, &StepError{"check member", fmt.Errorf("read namespace %s on member %q: %w", ns, req.Member.Context, nsErr)}
+	case nsObj.DeletionTimestamp != nil:
 		// omcpctl force-finalised such namespaces silently, losing whatever the
 		// finalizers guarded; say what blocks it instead.
 		return nil, &StepError{"check member", fmt.Errorf("namespace %s on member %q is Terminating (left by an earlier unjoin; finalizers %v): wait for it to go, or find what holds it with `kubectl get ns %s -o yaml --context %s`, then join again",
-			req.KubeFedNamespace, req.Member.Context, ns.Spec.Finalizers, req.KubeFedNamespace, req.Member.Context)}
+			ns, req.Member.Context, nsObj.Spec.Finalizers, ns, req.Member.Context)}
 	default:
 		p.NamespaceExists = true
 	}
-	existing, err := req.Host.Dynamic.Resource(fleet.KubeFedClusters).Namespace(req.KubeFedNamespace).Get(ctx, req.ClusterName, metav1.GetOptions{})
 	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return nil, &StepError{"check host", fmt.Errorf("read KubeFedCluster %s: %w", req.ClusterName, err)}
+	case apierrors.IsNotFound(kfcErr):
+		if writes {
+			p.hostBefore = map[ref]observed{{"KubeFedCluster", ns, req.ClusterName}: {}}
+		}
+	case kfcErr != nil:
+		return nil, &StepError{"check host", fmt.Errorf("read KubeFedCluster %s: %w", req.ClusterName, kfcErr)}
 	default:
 		ep, _, _ := unstructured.NestedString(existing.Object, "spec", "apiEndpoint")
 		if ep != p.Endpoint.APIEndpoint && !req.Overwrite {
 			return nil, &StepError{"check cluster name", fmt.Errorf("cluster name %q is taken by a cluster at %s (this context is at %s): pick another --cluster-name, or pass --overwrite to replace it", req.ClusterName, ep, p.Endpoint.APIEndpoint)}
 		}
 		p.Existing = existing
+		if writes {
+			p.hostBefore = map[ref]observed{{"KubeFedCluster", ns, req.ClusterName}: {exists: true, resourceVersion: existing.GetResourceVersion()}}
+		}
 	}
 	p.MemberIsHost = sameServer(req.Host.Config.Host, req.Member.Config.Host)
-	// A client dry run writes nothing: it may show the objects to someone
-	// who could not write them.
-	if req.DryRun != DryRunClient {
-		if err := checkPermissions(ctx, req, scope, !p.NamespaceExists); err != nil {
+	if writes {
+		if err := checkPermissionsWith(hostReviews, memberReviews, req, scope, !p.NamespaceExists); err != nil {
 			return nil, &StepError{"check permissions", err}
+		}
+		p.memberBefore = memberBefore.m
+		if p.hostBefore == nil {
+			p.hostBefore = map[ref]observed{}
+		}
+		for r, o := range hostBefore.m {
+			p.hostBefore[r] = o
 		}
 	}
 	return p, nil
@@ -212,8 +378,15 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 // KubeFedScope reads the host's KubeFedConfig: proof the context is a KubeFed
 // host, and the scope that decides the member RBAC.
 func KubeFedScope(ctx context.Context, host *Cluster, ns string) (string, error) {
+	return kubeFedScope(ctx, host, ns, func() {})
+}
+
+// kubeFedScope is KubeFedScope calling answered once the first read is
+// answered (or failed).
+func kubeFedScope(ctx context.Context, host *Cluster, ns string, answered func()) (string, error) {
 	gvr := fleet.KubeFedClusters.GroupVersion().WithResource("kubefedconfigs")
 	cfg, err := host.Dynamic.Resource(gvr).Namespace(ns).Get(ctx, "kubefed", metav1.GetOptions{})
+	answered()
 	if err != nil {
 		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 			return "", fmt.Errorf("context %q is not a KubeFed host: no KubeFedConfig %s/kubefed (install KubeFed there, or pass the right --host-context / --kubefed-namespace)", host.Context, ns)
@@ -285,11 +458,11 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 	if req.DryRun == DryRunClient {
 		return res, res.collect(names, ns, req, pre, nsObj, sa, tokenSecret, rbac, []byte(RedactedToken))
 	}
-	member := &writer{client: req.Member.Dynamic, dryRun: req.DryRun == DryRunServer}
+	member := &writer{client: req.Member.Dynamic, raw: req.Member.raw, dryRun: req.DryRun == DryRunServer, before: pre.memberBefore}
 	if nsObj != nil {
 		member.absentNamespace = ns
 	}
-	host := &writer{client: req.Host.Dynamic, dryRun: req.DryRun == DryRunServer}
+	host := &writer{client: req.Host.Dynamic, raw: req.Host.raw, dryRun: req.DryRun == DryRunServer, before: pre.hostBefore}
 	defer func() {
 		if err != nil {
 			// Host first: a KubeFedCluster must never point at a half-removed member.
@@ -308,13 +481,11 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 		}
 	}()
 	step := func(cluster string, obj any, write func(context.Context, any) (Outcome, error)) error {
-		u, _ := toUnstructured(obj)
-		what := describe(u.GetKind(), u.GetNamespace(), u.GetName())
-		out, err := write(ctx, obj)
+		s, err := writeStep(ctx, cluster, obj, write)
 		if err != nil {
-			return &StepError{fmt.Sprintf("%s: %s", cluster, what), err}
+			return err
 		}
-		res.Steps = append(res.Steps, Step{Cluster: cluster, Object: what, Outcome: out})
+		res.Steps = append(res.Steps, s)
 		return nil
 	}
 	if nsObj != nil {
@@ -322,15 +493,17 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 			return res, err
 		}
 	}
-	for _, obj := range []any{sa, tokenSecret} {
-		if err := step("member", obj, member.apply); err != nil {
-			return res, err
-		}
+	// The token Secret needs its ServiceAccount (the token controller
+	// deletes a token whose account it does not know), a binding its role;
+	// the two chains need nothing of each other.
+	chains := [][]any{{sa, tokenSecret}}
+	for i := 0; i < len(rbac); i += 2 {
+		chains = append(chains, rbac[i:min(i+2, len(rbac))])
 	}
-	for _, obj := range rbac {
-		if err := step("member", obj, member.apply); err != nil {
-			return res, err
-		}
+	steps, err := writeChains(ctx, "member", member.apply, chains)
+	res.Steps = append(res.Steps, steps...)
+	if err != nil {
+		return res, err
 	}
 	token := []byte(RedactedToken)
 	if req.DryRun == DryRunNone {
@@ -349,6 +522,87 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 		return res, res.collect(names, ns, req, pre, nsObj, sa, tokenSecret, rbac, []byte(RedactedToken))
 	}
 	return res, nil
+}
+
+// writeStep writes one object and names it in its Step or error.
+func writeStep(ctx context.Context, cluster string, obj any, write func(context.Context, any) (Outcome, error)) (Step, error) {
+	u, _ := toUnstructured(obj)
+	what := describe(u.GetKind(), u.GetNamespace(), u.GetName())
+	out, err := write(ctx, obj)
+	if err != nil {
+		return Step{}, &StepError{fmt.Sprintf("%s: %s", cluster, what), err}
+	}
+	return Step{Cluster: cluster, Object: what, Outcome: out}, nil
+}
+
+// StepErrors are steps written side by side that failed, in step order.
+type StepErrors []*StepError
+
+func (e StepErrors) Error() string {
+	s := make([]string, len(e))
+	for i, err := range e {
+		s[i] = err.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+func (e StepErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, err := range e {
+		out[i] = err
+	}
+	return out
+}
+
+// writeChains writes the chains side by side, each chain's objects in
+// order. Once a step fails no chain starts another step, but the writes in
+// flight are let finish, so that what they create is known and rolled back.
+// The steps come back in chain order, as if written one after the other.
+func writeChains(ctx context.Context, cluster string, write func(context.Context, any) (Outcome, error), chains [][]any) ([]Step, error) {
+	type slot struct {
+		step Step
+		err  error
+		done bool
+	}
+	slots := make([][]slot, len(chains))
+	var failed atomic.Bool
+	var t tasks
+	for i, chain := range chains {
+		slots[i] = make([]slot, len(chain))
+		t.do(func() {
+			for j, obj := range chain {
+				if failed.Load() {
+					return
+				}
+				s, err := writeStep(ctx, cluster, obj, write)
+				slots[i][j] = slot{step: s, err: err, done: true}
+				if err != nil {
+					failed.Store(true)
+					return
+				}
+			}
+		})
+	}
+	t.wait()
+	var steps []Step
+	var errs StepErrors
+	for _, chain := range slots {
+		for _, s := range chain {
+			switch {
+			case s.err != nil:
+				errs = append(errs, s.err.(*StepError))
+			case s.done:
+				steps = append(steps, s.step)
+			}
+		}
+	}
+	switch len(errs) {
+	case 0:
+		return steps, nil
+	case 1:
+		return steps, errs[0]
+	}
+	return steps, errs
 }
 
 // collect fills Objects for --dry-run output, with the token redacted.
@@ -382,32 +636,15 @@ func (r *JoinResult) collect(names Names, ns string, req JoinRequest, pre *Prefl
 }
 
 // waitForToken watches the token Secret until the token controller fills it.
-// A watch, not a poll: the token usually arrives within milliseconds.
+// A watch, not a poll: the token usually arrives within milliseconds, and is
+// often there at the first read already.
 func waitForToken(ctx context.Context, member *Cluster, ns, name string, timeout time.Duration) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	secrets := member.Client.CoreV1().Secrets(ns)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
-			return secrets.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
-			return secrets.Watch(ctx, o)
-		},
-	}
-	var token []byte
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Secret{}, nil, func(ev watch.Event) (bool, error) {
-		if s, ok := ev.Object.(*corev1.Secret); ok && len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
-			token = s.Data[corev1.ServiceAccountTokenKey]
-			return true, nil
-		}
-		return false, nil
-	})
+	token, err := watchToken(ctx, member.Client.CoreV1().Secrets(ns), name)
 	switch {
 	case err == nil:
 		return token, nil
@@ -424,4 +661,55 @@ func waitForToken(ctx context.Context, member *Cluster, ns, name string, timeout
 		return nil, fmt.Errorf("no token in secret %s/%s after %s: the member's token controller (kube-controller-manager with --service-account-private-key-file) is not running", ns, name, timeout)
 	}
 	return nil, err
+}
+
+// watchToken lists the Secret by name and, while it has no token, watches
+// it from there; a failed read or a watch that ends is retried (as a
+// reflector would) until ctx ends. It is a list and a watch of its own rather
+// than an informer's, whose start and stop cost more than the wait.
+func watchToken(ctx context.Context, secrets typedcorev1.SecretInterface, name string) ([]byte, error) {
+	selector := fields.OneTermEqualSelector("metadata.name", name).String()
+	tokenOf := func(obj runtime.Object) []byte {
+		if s, ok := obj.(*corev1.Secret); ok {
+			return s.Data[corev1.ServiceAccountTokenKey]
+		}
+		return nil
+	}
+	for {
+		list, err := secrets.List(ctx, metav1.ListOptions{FieldSelector: selector})
+		if err == nil {
+			for i := range list.Items {
+				if t := tokenOf(&list.Items[i]); len(t) > 0 {
+					return t, nil
+				}
+			}
+			w, err := secrets.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: list.ResourceVersion, AllowWatchBookmarks: true})
+			if err == nil {
+				t := func() []byte {
+					defer w.Stop()
+					for {
+						select {
+						case <-ctx.Done():
+							return nil
+						case ev, ok := <-w.ResultChan():
+							if !ok || ev.Type == watch.Error {
+								return nil
+							}
+							if t := tokenOf(ev.Object); len(t) > 0 {
+								return t
+							}
+						}
+					}
+				}()
+				if len(t) > 0 {
+					return t, nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -252,7 +252,7 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 	results := fleet.FanOut(context.WithoutCancel(ctx), o.Contexts, 16, 0, func(_ context.Context, c string) (*federation.JoinResult, error) {
 		req := o.request(c)
 		req.Checked = checked[c]
-		req.Labels = o.platformLabel(c)
+		req.Labels = o.platformLabel(c, checked[c])
 		res, err := federation.Join(ctx, req)
 		if err != nil {
 			return res, err
@@ -371,10 +371,13 @@ func (o *JoinOptions) printDryRun(results []fleet.Result[*federation.JoinResult]
 }
 
 // platformLabel is the KubeFedCluster's platform label, as omcpctl set it.
-func (o *JoinOptions) platformLabel(context string) map[string]string {
+func (o *JoinOptions) platformLabel(context string, checked *federation.Preflight) map[string]string {
 	p := o.Platform
 	if p == "" {
-		if v, err := o.members[context].Client.Discovery().ServerVersion(); err == nil {
+		// The checks read the member's version already.
+		if checked != nil && checked.ServerVersion != "" {
+			p = platformOf(checked.ServerVersion)
+		} else if v, err := o.members[context].Client.Discovery().ServerVersion(); err == nil {
 			p = platformOf(v.GitVersion)
 		}
 	}
