@@ -1,7 +1,10 @@
 package printing
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,5 +46,37 @@ func BenchmarkDecodeTable(b *testing.B) {
 			b.Fatal(err)
 		}
 		tables = append(tables[:0], t)
+	}
+}
+
+// BenchmarkStripUnprinted streams one cluster's 500-row pod Table with row
+// metadata (-A) through StripUnprinted, each row carrying managed fields of
+// the size a Deployment's pod has (about 5 kB), as the apiserver sends it.
+func BenchmarkStripUnprinted(b *testing.B) {
+	fields := map[string]any{}
+	for i := range 60 {
+		fields[fmt.Sprintf("f:spec.containers[%d].field-with-a-long-name", i)] = map[string]any{"f:value": map[string]any{}}
+	}
+	var rows []any
+	for i := range 500 {
+		rows = append(rows, map[string]any{
+			"cells": []any{fmt.Sprintf("web-%05d", i), "1/1", "Running", 0, "5d"},
+			"object": map[string]any{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": map[string]any{
+				"name": fmt.Sprintf("web-%05d", i), "namespace": "bench", "labels": map[string]any{"app": "web"},
+				"managedFields": []any{map[string]any{"manager": "kube-controller-manager", "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": fields}},
+			}},
+		})
+	}
+	doc, err := json.Marshal(map[string]any{"kind": "Table", "apiVersion": "meta.k8s.io/v1", "rows": rows})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		n, err := io.Copy(io.Discard, StripUnprinted(bytes.NewReader(doc)))
+		if err != nil || n > int64(len(doc))/10 {
+			b.Fatalf("%d of %d bytes left, %v", n, len(doc), err)
+		}
 	}
 }

@@ -199,7 +199,7 @@ func (r *report) getTable() table {
 	}
 	t.notes = []string{
 		"WALL: median of RUNS runs, fork to exit, output read through a pipe and checked (every cluster's every object listed). CPU: median user+sys time of the command's processes (less sensitive than WALL to other load on the machine).",
-		fmt.Sprintf("Commands: `%s --all-clusters -n %s --max-parallel max(N,16)`; `for ctx in cluster1..N; do kubectl get pods -n %s --context $ctx; done`; `printf 'cluster%%d\\n' ... | xargs -P %d -n 1 kubectl get pods -n %s --context`. cold = a fresh empty --cache-dir per run (discovery from the server), warm = a --cache-dir filled by an untimed run.",
+		fmt.Sprintf("Commands: `%s --all-clusters -n %s --max-parallel max(N,16)`; `for ctx in cluster1..N; do kubectl get pods -n %s --context $ctx; done`; `printf 'cluster%%d\\n' ... | xargs -P %d -n 1 kubectl get pods -n %s --context`. cold = a fresh empty --cache-dir per run (discovery from the server, no remembered members), warm = a --cache-dir filled by an untimed run (discovery, and the member list get remembers).",
 			toolOurs+" RESOURCE", benchNamespace, benchNamespace, r.cfg.XargsP, benchNamespace),
 		"Each proxy delays every chunk by RTT/2 in each direction and holds a connection's first client bytes for one extra RTT (the TCP handshake that loopback skips); " + host + ".",
 		fmt.Sprintf("FLOOR = start-up of `kubectl-openmcp version` (%s) + the fastest of %d runs of a minimal Go client through one proxy: TCP connect, TLS 1.3 handshake, [cold: GET /api and /apis at once], the Table list get makes (limit=500, includeObject=None), body read, not decoded.", secs(r.oursStartup()), r.cfg.FloorRuns),
@@ -404,7 +404,7 @@ func (r *report) memoryGrowth() string {
 	out := fmt.Sprintf("Memory (ours, get pods, %s warm, least squares over N): peak RSS = %.0f MiB + %.2f MiB per cluster of %d pods (%.1f KiB per listed pod, cells only, with the cluster's connection and discovery).",
 		fmtRTT(rtt), my-slope*mx, slope, r.cfg.Pods, slope*1024/float64(r.cfg.Pods))
 	if meta, ok := r.find(rtt, n, false, "pods", toolOurs, "-A: rows with metadata"); ok && plain > 0 {
-		out += fmt.Sprintf(" With -A every row also carries its metadata: %s at N=%d, %.1f KiB more per listed pod, most of it the decoded answers of the clusters being read at the same time (--max-parallel).",
+		out += fmt.Sprintf(" With -A every row also carries its metadata (name, namespace, labels: managed fields and annotations are dropped as each answer arrives): %s at N=%d, %.1f KiB more per listed pod, most of it the answers of the clusters being decoded at the same time (--max-parallel).",
 			mib(meta.RSSKB), n, float64(meta.RSSKB-plain)/float64(n*r.cfg.Pods))
 	}
 	return out
