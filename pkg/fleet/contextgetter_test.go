@@ -99,13 +99,24 @@ func writeDiscoveryCache(t *testing.T, dir, host string) {
 	}
 }
 
-func TestGetterReadsTheDiscoveryCacheOnceUntilInvalidated(t *testing.T) {
+// kubeconfigWithDiscoveryCache is writeKubeconfig with a --cache-dir that
+// holds a discovery cache for each of servers; it returns the kubeconfig and
+// the cache folder.
+func kubeconfigWithDiscoveryCache(t *testing.T, servers ...string) (*Kubeconfig, string) {
+	t.Helper()
 	path := writeKubeconfig(t)
 	cache := t.TempDir()
 	base := genericclioptions.NewConfigFlags(true)
 	base.KubeConfig, base.CacheDir = &path, &cache
-	writeDiscoveryCache(t, cache, "https://127.0.0.1:1")
-	g := NewKubeconfig(base).Getter("cluster3", nil)
+	for _, server := range servers {
+		writeDiscoveryCache(t, cache, server)
+	}
+	return NewKubeconfig(base), cache
+}
+
+func TestGetterReadsTheDiscoveryCacheOnceUntilInvalidated(t *testing.T) {
+	kc, cache := kubeconfigWithDiscoveryCache(t, "https://127.0.0.1:1")
+	g := kc.Getter("cluster3", nil)
 	mapper, err := g.ToRESTMapper()
 	if err != nil {
 		t.Fatal(err)
@@ -155,14 +166,8 @@ func TestGettersOfAFanOutAreSafeToUseAtOnce(t *testing.T) {
 }
 
 func TestClustersWithTheSameDiscoveryFilesShareOneDecodingNotItsResult(t *testing.T) {
-	path := writeKubeconfig(t)
-	cache := t.TempDir()
-	base := genericclioptions.NewConfigFlags(true)
-	base.KubeConfig, base.CacheDir = &path, &cache
 	// cluster2 and cluster3 are different servers with the same API.
-	writeDiscoveryCache(t, cache, "https://10.0.0.2:6443")
-	writeDiscoveryCache(t, cache, "https://127.0.0.1:1")
-	kc := NewKubeconfig(base)
+	kc, cache := kubeconfigWithDiscoveryCache(t, "https://10.0.0.2:6443", "https://127.0.0.1:1")
 	decodedDiscovery.Lock()
 	decodedDiscovery.byBytes = map[string]decodedFile{} // other tests read the same files
 	decodedDiscovery.Unlock()
@@ -208,16 +213,10 @@ func TestClustersWithTheSameDiscoveryFilesShareOneDecodingNotItsResult(t *testin
 }
 
 func TestClustersWithTheSameDiscoveryFilesShareOneRESTMapper(t *testing.T) {
-	path := writeKubeconfig(t)
-	cache := t.TempDir()
-	base := genericclioptions.NewConfigFlags(true)
-	base.KubeConfig, base.CacheDir = &path, &cache
-	writeDiscoveryCache(t, cache, "https://10.0.0.2:6443")
-	writeDiscoveryCache(t, cache, "https://127.0.0.1:1")
+	kc, _ := kubeconfigWithDiscoveryCache(t, "https://10.0.0.2:6443", "https://127.0.0.1:1")
 	decodedDiscovery.Lock()
 	decodedDiscovery.mappers = map[string]meta.RESTMapperWithContext{}
 	decodedDiscovery.Unlock()
-	kc := NewKubeconfig(base)
 	for _, context := range []string{"cluster2", "cluster3"} {
 		mapper, err := kc.Getter(context, nil).ToRESTMapper()
 		if err != nil {
