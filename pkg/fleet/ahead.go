@@ -43,17 +43,7 @@ func FanOutAhead[T any](ctx context.Context, guess []string, actual func(context
 				c.res = Result[T]{Cluster: key, Err: cctx.Err()}
 				return
 			}
-			begin := time.Now()
-			tctx, stop := cctx, context.CancelFunc(func() {})
-			if timeout > 0 {
-				tctx, stop = context.WithTimeout(cctx, timeout)
-			}
-			defer stop()
-			v, err := call(tctx, key, fn)
-			if err == nil && tctx.Err() != nil {
-				err = tctx.Err()
-			}
-			c.res = Result[T]{Cluster: key, Value: v, Err: err, Elapsed: time.Since(begin)}
+			c.res = callWithTimeout(cctx, key, timeout, fn)
 		}()
 	}
 	for _, k := range guess {

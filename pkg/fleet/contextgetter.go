@@ -134,12 +134,12 @@ func (g *contextGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface,
 	cfg.Burst, cfg.QPS = 300, 50 // as For's WithDiscoveryBurst/WithDiscoveryQPS
 	dir := g.kc.cacheDir()
 	host := overlyCautiousIllegalFileCharacters.ReplaceAllString(cfg.Host, "_")
-	disk, err := diskcached.NewCachedDiscoveryClientForConfig(cfg,
-		filepath.Join(dir, "discovery", host), filepath.Join(dir, "http"), discoveryTTL)
+	discoDir := filepath.Join(dir, "discovery", host)
+	disk, err := diskcached.NewCachedDiscoveryClientForConfig(cfg, discoDir, filepath.Join(dir, "http"), discoveryTTL)
 	if err != nil {
 		return nil, err
 	}
-	g.disco = &onceDiscovery{CachedDiscoveryClient: disk, dir: filepath.Join(dir, "discovery", host), ttl: discoveryTTL}
+	g.disco = &onceDiscovery{CachedDiscoveryClient: disk, dir: discoDir}
 	return g.disco, nil
 }
 
@@ -154,8 +154,7 @@ const discoveryTTL = 6 * time.Hour
 // reads are decoded once per command for all clusters (shareddiscovery.go).
 type onceDiscovery struct {
 	*diskcached.CachedDiscoveryClient
-	dir string
-	ttl time.Duration
+	dir string // the disk cache's folder for this cluster
 
 	state       sync.Mutex // guards the fields below
 	invalidated bool

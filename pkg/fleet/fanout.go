@@ -27,22 +27,27 @@ func FanOut[T any](ctx context.Context, clusters []string, maxParallel int, time
 	}
 	for i, c := range clusters {
 		g.Go(func() error {
-			start := time.Now()
-			cctx, cancel := ctx, context.CancelFunc(func() {})
-			if timeout > 0 {
-				cctx, cancel = context.WithTimeout(ctx, timeout)
-			}
-			defer cancel()
-			v, err := call(cctx, c, fn)
-			if err == nil && cctx.Err() != nil {
-				err = cctx.Err()
-			}
-			results[i] = Result[T]{Cluster: c, Value: v, Err: err, Elapsed: time.Since(start)}
+			results[i] = callWithTimeout(ctx, c, timeout, fn)
 			return nil
 		})
 	}
 	_ = g.Wait()
 	return results
+}
+
+// callWithTimeout is one cluster's call of a fan-out, under its own timeout.
+func callWithTimeout[T any](ctx context.Context, cluster string, timeout time.Duration, fn func(context.Context, string) (T, error)) Result[T] {
+	start := time.Now()
+	cctx, cancel := ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		cctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	defer cancel()
+	v, err := call(cctx, cluster, fn)
+	if err == nil && cctx.Err() != nil {
+		err = cctx.Err()
+	}
+	return Result[T]{Cluster: cluster, Value: v, Err: err, Elapsed: time.Since(start)}
 }
 
 // call runs fn but returns as soon as ctx ends, even if fn ignores ctx (a

@@ -3,7 +3,6 @@ package fleet
 import (
 	"path/filepath"
 	"regexp"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -35,7 +34,7 @@ func (g *configGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, 
 	cfg.Burst = 300
 	host := overlyCautiousIllegalFileCharacters.ReplaceAllString(cfg.Host, "_")
 	return diskcached.NewCachedDiscoveryClientForConfig(cfg,
-		filepath.Join(g.cacheDir, "discovery", host), filepath.Join(g.cacheDir, "http"), 6*time.Hour)
+		filepath.Join(g.cacheDir, "discovery", host), filepath.Join(g.cacheDir, "http"), discoveryTTL)
 }
 
 func (g *configGetter) ToRESTMapper() (meta.RESTMapper, error) {

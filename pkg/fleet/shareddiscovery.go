@@ -75,7 +75,7 @@ func (d *onceDiscovery) readCached(name string) ([]byte, bool) {
 	}
 	defer f.Close()
 	st, err := f.Stat()
-	if err != nil || time.Now().After(st.ModTime().Add(d.ttl)) {
+	if err != nil || time.Now().After(st.ModTime().Add(discoveryTTL)) {
 		return nil, false
 	}
 	b, err := io.ReadAll(f)

@@ -41,25 +41,19 @@ type targetPlan struct {
 	Resolve func(ctx context.Context) ([]target, error)
 }
 
-// resolveTargets lists the host's members, keeps the chosen ones, and pairs
-// each with the user's context for it (or, when asked, KubeFed's token).
-func resolveTargets(ctx context.Context, root *cli.Root, cmd *cobra.Command, choice targetChoice) ([]target, error) {
-	plan, err := planTargets(root, cmd, choice)
-	if err != nil {
-		return nil, err
-	}
-	return plan.Resolve(ctx)
-}
-
 // planTargets finds the host (no request yet) and guesses the members from
-// the cache; Resolve lists them on the host and remembers them for next time.
+// the cache. Resolve lists the host's members, keeps the chosen ones, pairs
+// each with the user's context for it (or, when asked, KubeFed's token), and
+// remembers them for next time.
 func planTargets(root *cli.Root, cmd *cobra.Command, choice targetChoice) (*targetPlan, error) {
 	kc := fleet.NewKubeconfig(root.ConfigFlags)
 	host, err := resolveHost(cmd, kc)
 	if err != nil {
 		return nil, err
 	}
-	withTimeout := func(c *rest.Config) *rest.Config {
+	// configure is what every cluster's REST config gets: the fan-out's
+	// timeout and the command's transport wrapper.
+	configure := func(c *rest.Config) *rest.Config {
 		c.Timeout = choice.Timeout
 		if choice.WrapTransport != nil {
 			c.Wrap(choice.WrapTransport)
@@ -68,7 +62,7 @@ func planTargets(root *cli.Root, cmd *cobra.Command, choice targetChoice) (*targ
 	}
 	var hostTargets []target
 	if choice.IncludeHost {
-		hostTargets = append(hostTargets, target{Cluster: host.Context, Context: host.Context, Getter: kc.For(host.Context).WithWrapConfigFn(withTimeout)})
+		hostTargets = append(hostTargets, target{Cluster: host.Context, Context: host.Context, Getter: kc.For(host.Context).WithWrapConfigFn(configure)})
 	}
 	if !choice.All && len(choice.Clusters) == 0 {
 		return &targetPlan{Guess: hostTargets, Resolve: func(context.Context) ([]target, error) { return hostTargets, nil }}, nil
@@ -78,7 +72,7 @@ func planTargets(root *cli.Root, cmd *cobra.Command, choice targetChoice) (*targ
 	if !choice.UseFederation { // federation tokens come from the host's answer
 		for _, m := range cache.Read() {
 			if (len(choice.Clusters) == 0 || slices.Contains(choice.Clusters, m.Name)) && kc.HasContext(m.Context) {
-				plan.Guess = append(plan.Guess, target{Cluster: m.Name, Context: m.Context, Getter: kc.Getter(m.Context, withTimeout)})
+				plan.Guess = append(plan.Guess, target{Cluster: m.Name, Context: m.Context, Getter: kc.Getter(m.Context, configure)})
 			}
 		}
 	}
@@ -96,13 +90,13 @@ func planTargets(root *cli.Root, cmd *cobra.Command, choice targetChoice) (*targ
 		if err != nil {
 			return nil, err
 		}
-		return memberTargets(ctx, root, kc, host, members, choice, hostTargets, withTimeout)
+		return memberTargets(ctx, root, kc, host, members, choice, hostTargets, configure)
 	}
 	return plan, nil
 }
 
 // memberTargets pairs each member with how it is reached.
-func memberTargets(ctx context.Context, root *cli.Root, kc *fleet.Kubeconfig, host *hostTarget, members []fleet.Member, choice targetChoice, targets []target, withTimeout func(*rest.Config) *rest.Config) ([]target, error) {
+func memberTargets(ctx context.Context, root *cli.Root, kc *fleet.Kubeconfig, host *hostTarget, members []fleet.Member, choice targetChoice, targets []target, configure func(*rest.Config) *rest.Config) ([]target, error) {
 	targets = slices.Clone(targets)
 	if choice.UseFederation {
 		fmt.Fprintf(choice.ErrOut, "Reaching %d member(s) with the federation's service-account tokens from host %q, not your own credentials.\n", len(members), host.Context)
@@ -118,7 +112,7 @@ func memberTargets(ctx context.Context, root *cli.Root, kc *fleet.Kubeconfig, ho
 			if cfg.Insecure {
 				cli.Warnf(choice.ErrOut, "cluster %s: its KubeFedCluster disables TLS validation (disabledTLSValidations: [\"*\"]): reached without checking its certificate", m.Name)
 			}
-			targets = append(targets, target{Cluster: m.Name, Getter: fleet.NewConfigGetter(withTimeout(cfg), cacheDir)})
+			targets = append(targets, target{Cluster: m.Name, Getter: fleet.NewConfigGetter(configure(cfg), cacheDir)})
 		case m.Context == "":
 			cli.Warnf(choice.ErrOut, "cluster %s: no kubeconfig context reaches it (add a context named %q, or pass --use-federation-credentials); skipped", m.Name, m.Name)
 		default:
@@ -126,7 +120,7 @@ func memberTargets(ctx context.Context, root *cli.Root, kc *fleet.Kubeconfig, ho
 				cli.Warnf(choice.ErrOut, "context %q skips TLS verification", m.Context)
 			}
 			// Not kc.For: that re-reads the kubeconfig for every member.
-			targets = append(targets, target{Cluster: m.Name, Context: m.Context, Getter: kc.Getter(m.Context, withTimeout)})
+			targets = append(targets, target{Cluster: m.Name, Context: m.Context, Getter: kc.Getter(m.Context, configure)})
 		}
 	}
 	if len(targets) == 0 {
