@@ -164,18 +164,7 @@ func (w *writer) apply(ctx context.Context, obj any) (Outcome, error) {
 // Created, so this very request made the object.
 func (w *writer) applyObject(ctx context.Context, ri dynamic.ResourceInterface, r ref, u *unstructured.Unstructured) (after *unstructured.Unstructured, created bool, err error) {
 	if w.raw == nil {
-		// No REST client to read the status from (clients made by hand):
-		// read before, as the checks would have.
-		opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
-		if w.dryRun {
-			opts.DryRun = []string{metav1.DryRunAll}
-		}
-		_, gerr := ri.Get(ctx, r.name, metav1.GetOptions{})
-		if gerr != nil && !apierrors.IsNotFound(gerr) {
-			return nil, false, gerr
-		}
-		after, err = ri.Apply(ctx, r.name, u, opts)
-		return after, err == nil && apierrors.IsNotFound(gerr), err
+		return nil, false, fmt.Errorf("no REST client for %s (make clusters with NewCluster)", r)
 	}
 	req, err := apply.NewRequest(w.raw, u.Object)
 	if err != nil {

@@ -38,7 +38,8 @@ type Cluster struct {
 	Config  *rest.Config
 	Client  kubernetes.Interface
 	Dynamic dynamic.Interface
-	// raw is the REST client behind Dynamic (nil for clients made by hand).
+	// raw is the REST client behind Dynamic; join writes through it (nil for
+	// clients made by hand, which can check but not write).
 	raw rest.Interface
 }
 
