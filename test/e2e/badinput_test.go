@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
@@ -153,12 +152,7 @@ func TestCommandsRefuseBadInput(t *testing.T) {
 	// kubectl mcks: a bad kubeconfig, and MCKS answers that are HTML, truncated
 	// JSON, a 500 or nothing at all, for the command that writes a kubeconfig.
 	srv := mckstest.New(t)
-	srv.AddCluster("default", mcks.ClusterReq{
-		Name:         "c1",
-		Config:       mcks.ClusterConfigReq{Kubernetes: mcks.KubernetesReq{Etcd: "local", NetworkCNI: "kilo"}},
-		ControlPlane: []mcks.NodeSetReq{{Connection: "config-aws-ap-northeast-2", Spec: "t3.medium", Count: 1}},
-		Worker:       []mcks.NodeSetReq{{Connection: "config-gcp-europe-west2", Spec: "n1-standard-2", Count: 1}},
-	})
+	srv.AddCluster("default", mckstest.TwoCloudReq("c1"))
 	kc := filepath.Join(dir, "user-kubeconfig")
 	original, _ := os.ReadFile(fed.Kubeconfig)
 	if err := os.WriteFile(kc, original, 0o600); err != nil {

@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
 )
 
@@ -27,12 +26,7 @@ func TestKubeconfigMergeSurvivesConcurrencyAndKills(t *testing.T) {
 	srv := mckstest.New(t)
 	const clusters = 8
 	for i := range clusters {
-		srv.AddCluster("default", mcks.ClusterReq{
-			Name:         fmt.Sprintf("c%d", i),
-			Config:       mcks.ClusterConfigReq{Kubernetes: mcks.KubernetesReq{Etcd: "local", NetworkCNI: "kilo"}},
-			ControlPlane: []mcks.NodeSetReq{{Connection: "config-aws-ap-northeast-2", Spec: "t3.medium", Count: 1}},
-			Worker:       []mcks.NodeSetReq{{Connection: "config-gcp-europe-west2", Spec: "n1-standard-2", Count: 1}},
-		})
+		srv.AddCluster("default", mckstest.TwoCloudReq(fmt.Sprintf("c%d", i)))
 	}
 	dir := t.TempDir()
 	kc := filepath.Join(dir, "config")

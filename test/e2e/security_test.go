@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
@@ -93,12 +92,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := mckstest.New(t)
-	srv.AddCluster("default", mcks.ClusterReq{
-		Name:         "c1",
-		Config:       mcks.ClusterConfigReq{Kubernetes: mcks.KubernetesReq{Etcd: "local", NetworkCNI: "kilo"}},
-		ControlPlane: []mcks.NodeSetReq{{Connection: "config-aws-ap-northeast-2", Spec: "t3.medium", Count: 1}},
-		Worker:       []mcks.NodeSetReq{{Connection: "config-gcp-europe-west2", Spec: "n1-standard-2", Count: 1}},
-	})
+	srv.AddCluster("default", mckstest.TwoCloudReq("c1"))
 	const password = "correct-horse-battery-staple"
 	secretFile := placeWrite(t, t.TempDir(), "secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: web}\nstringData: {password: "+password+"}\n")
 	merged := filepath.Join(t.TempDir(), "config")

@@ -642,3 +642,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// TwoCloudReq is a small cluster across two clouds: an AWS Seoul control
+// plane and one GCP London worker, the cluster the end-to-end tests keep.
+func TwoCloudReq(name string) mcks.ClusterReq {
+	return mcks.ClusterReq{
+		Name:         name,
+		Config:       mcks.ClusterConfigReq{Kubernetes: mcks.KubernetesReq{Etcd: "local", NetworkCNI: "kilo"}},
+		ControlPlane: []mcks.NodeSetReq{{Connection: "config-aws-ap-northeast-2", Spec: "t3.medium", Count: 1}},
+		Worker:       []mcks.NodeSetReq{{Connection: "config-gcp-europe-west2", Spec: "n1-standard-2", Count: 1}},
+	}
+}
