@@ -31,13 +31,11 @@ func run(t *testing.T, args ...string) result {
 	return result{code, out.String(), errOut.String()}
 }
 
+// sampleReq is mckstest's two-cloud cluster with two workers.
 func sampleReq(name string) mcks.ClusterReq {
-	return mcks.ClusterReq{
-		Name:         name,
-		Config:       mcks.ClusterConfigReq{Kubernetes: mcks.KubernetesReq{Etcd: "local", NetworkCNI: "kilo"}},
-		ControlPlane: []mcks.NodeSetReq{{Connection: "config-aws-ap-northeast-2", Spec: "t3.medium", Count: 1}},
-		Worker:       []mcks.NodeSetReq{{Connection: "config-gcp-europe-west2", Spec: "n1-standard-2", Count: 2}},
-	}
+	req := mckstest.TwoCloudReq(name)
+	req.Worker[0].Count = 2
+	return req
 }
 
 // noSecrets fails if any output shows a node SSH key or a kubeconfig client key.
