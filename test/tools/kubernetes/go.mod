@@ -1,4 +1,4 @@
-// Builds kube-apiserver, kube-controller-manager and kubectl for the sandbox.
+// Builds kube-apiserver, kube-controller-manager, kube-scheduler and kubectl for the sandbox.
 // Kept apart from the project's module: k8s.io/kubernetes is never imported there.
 module github.com/openmcp-plugins/kubectl-openmcp/test/tools/kubernetes
 

@@ -2,4 +2,7 @@
 
 package tools
 
-import _ "go.universe.tf/metallb/api/v1beta1"
+import (
+	_ "go.universe.tf/metallb/api/v1beta1"
+	_ "go.universe.tf/metallb/controller"
+)
