@@ -1,6 +1,8 @@
 package openmcp
 
 import (
+	"slices"
+
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -64,10 +66,10 @@ func (k Kind) CRD() *apiextv1.CustomResourceDefinition {
 	}
 }
 
-// CRDs returns the CRDs of every OpenMCP kind.
+// CRDs returns the CRDs of every OpenMCP kind, the internal ones included.
 func CRDs() []*apiextv1.CustomResourceDefinition {
-	out := make([]*apiextv1.CustomResourceDefinition, 0, len(Kinds))
-	for _, k := range Kinds {
+	out := make([]*apiextv1.CustomResourceDefinition, 0, len(Kinds)+len(InternalKinds))
+	for _, k := range append(slices.Clone(Kinds), InternalKinds...) {
 		out = append(out, k.CRD())
 	}
 	return out

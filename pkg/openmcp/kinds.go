@@ -69,6 +69,16 @@ var Kinds = []Kind{
 	{Kind: "OpenMCPCluster", Plural: "openmcpclusters", ShortNames: []string{"oc"}},
 }
 
+// InternalKinds are kinds OpenMCP's controllers use between themselves:
+// the deployment and service controllers write a Sync per member object and
+// the sync controller applies it there. Users never place them.
+var InternalKinds = []Kind{
+	{Kind: "Sync", Plural: "syncs", Columns: []Column{
+		{"Cluster", "string", ".spec.clustername"},
+		{"Command", "string", ".spec.command"},
+	}},
+}
+
 // KindByName finds a kind by its Kind, plural, singular or short name, case-insensitively.
 func KindByName(name string) (Kind, bool) {
 	n := lower(name)

@@ -57,7 +57,7 @@ const DefaultFieldManager = "kubectl-openmcp"
 type Options struct {
 	// Region and Zone as the user typed them; either may be empty (left alone).
 	Region, Zone string
-	// Nodes is "control-plane" (or ""), "all", or a label selector.
+	// Nodes is "all" (or ""), "control-plane", or a label selector.
 	Nodes string
 	// Overwrite allows changing a label that already has another value.
 	Overwrite bool
@@ -108,9 +108,12 @@ func (e *ConflictError) Error() string {
 // ParseNodes checks a node selection: "control-plane", "all" or a label selector.
 func ParseNodes(sel string) (func(corev1.Node) bool, string, error) {
 	switch strings.TrimSpace(sel) {
-	case "", NodesControlPlane:
+	case NodesControlPlane:
 		return IsControlPlane, "control-plane nodes (labelled " + ControlPlaneRoleLabel + " or " + MasterRoleLabel + ")", nil
-	case NodesAll:
+	case "", NodesAll:
+		// The default: managed members (GKE, EKS, AKS) show no control-plane
+		// node, cloud providers label every node, and OpenMCP's scheduler
+		// matches a workload's region/zone affinity against any node's labels.
 		return func(corev1.Node) bool { return true }, "nodes", nil
 	}
 	s, err := labels.Parse(sel)

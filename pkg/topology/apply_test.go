@@ -96,7 +96,7 @@ func standardNodes() []*corev1.Node {
 
 var fourKeys = []string{RegionLabel, ZoneLabel, BetaRegionLabel, BetaZoneLabel}
 
-func TestApplyLabelsControlPlaneNodesAndKubeFedCluster(t *testing.T) {
+func TestApplyLabelsEveryNodeByDefaultAndKubeFedCluster(t *testing.T) {
 	f := newFixture(standardNodes(), kubeFedCluster("cluster1", map[string]string{"platform": "gke"}))
 	res, err := Apply(context.Background(), f.member, f.host, "", "cluster1", Options{Region: "as", Zone: "kr"})
 	if err != nil {
@@ -105,7 +105,7 @@ func TestApplyLabelsControlPlaneNodesAndKubeFedCluster(t *testing.T) {
 	if res.Region != "AS" || res.Zone != "KR" {
 		t.Fatalf("normalised to %q/%q", res.Region, res.Zone)
 	}
-	for _, n := range []string{"cp1", "old-master"} {
+	for _, n := range []string{"cp1", "old-master", "worker1", "worker2"} {
 		l := f.nodeLabels(t, n)
 		for _, k := range fourKeys {
 			want := "KR"
@@ -120,11 +120,6 @@ func TestApplyLabelsControlPlaneNodesAndKubeFedCluster(t *testing.T) {
 	if l := f.nodeLabels(t, "cp1"); l["keep"] != "me" || l[ControlPlaneRoleLabel] != "" {
 		t.Errorf("other labels of cp1 changed: %v", l)
 	}
-	for _, n := range []string{"worker1", "worker2"} {
-		if l := f.nodeLabels(t, n); l[RegionLabel] != "" || l[BetaZoneLabel] != "" {
-			t.Errorf("worker %s labelled by default: %v", n, l)
-		}
-	}
 	l, u := f.kfcLabels(t, "cluster1")
 	if l[RegionLabel] != "AS" || l[ZoneLabel] != "KR" || l[BetaRegionLabel] != "AS" || l[BetaZoneLabel] != "KR" || l["platform"] != "gke" {
 		t.Errorf("KubeFedCluster labels %v", l)
@@ -132,7 +127,7 @@ func TestApplyLabelsControlPlaneNodesAndKubeFedCluster(t *testing.T) {
 	if ep, _, _ := unstructured.NestedString(u.Object, "spec", "apiEndpoint"); ep != "https://10.0.0.1:6443" {
 		t.Errorf("KubeFedCluster spec clobbered: %v", u.Object["spec"])
 	}
-	if len(res.Nodes) != 2 || res.KubeFedCluster == nil || !res.KubeFedCluster.Changed() {
+	if len(res.Nodes) != 4 || res.KubeFedCluster == nil || !res.KubeFedCluster.Changed() {
 		t.Fatalf("result %+v", res)
 	}
 	// Only patches, one per object, and only of labels.
@@ -143,7 +138,7 @@ func TestApplyLabelsControlPlaneNodesAndKubeFedCluster(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(f.writes(), ","); got != "patch nodes,patch nodes,patch kubefedclusters" {
+	if got := strings.Join(f.writes(), ","); got != "patch nodes,patch nodes,patch nodes,patch nodes,patch kubefedclusters" {
 		t.Errorf("writes %s", got)
 	}
 
@@ -230,8 +225,24 @@ func TestApplyNodeSelections(t *testing.T) {
 		t.Fatalf("selector: %v %+v", err, res.Nodes)
 	}
 
+	f = newFixture(standardNodes(), nil)
+	res, err = Apply(context.Background(), f.member, nil, "", "", Options{Region: "EU", Nodes: NodesControlPlane})
+	if err != nil || len(res.Nodes) != 2 {
+		t.Fatalf("control-plane: %v %+v", err, res.Nodes)
+	}
+	for _, n := range []string{"worker1", "worker2"} {
+		if l := f.nodeLabels(t, n); l[RegionLabel] != "" || l[BetaRegionLabel] != "" {
+			t.Errorf("worker %s labelled with --nodes control-plane: %v", n, l)
+		}
+	}
+
+	// A managed member (GKE, EKS, AKS) shows only workers: labelled by default.
 	f = newFixture([]*corev1.Node{node("w", nil)}, nil)
-	_, err = Apply(context.Background(), f.member, nil, "", "", Options{Region: "EU"})
+	res, err = Apply(context.Background(), f.member, nil, "", "", Options{Region: "EU"})
+	if err != nil || len(res.Nodes) != 1 || f.nodeLabels(t, "w")[BetaRegionLabel] != "EU" {
+		t.Fatalf("worker-only member: %v %+v", err, res.Nodes)
+	}
+	_, err = Apply(context.Background(), f.member, nil, "", "", Options{Region: "EU", Nodes: NodesControlPlane})
 	if err == nil || !strings.Contains(err.Error(), "no control-plane nodes") || !strings.Contains(err.Error(), "--nodes all") {
 		t.Fatalf("no control-plane nodes: %v", err)
 	}
@@ -284,8 +295,8 @@ func TestApplyServerDryRunSendsDryRunAll(t *testing.T) {
 			}
 		}
 	}
-	if patches != 3 {
-		t.Fatalf("%d patches, want 3", patches)
+	if patches != 5 { // four nodes and the KubeFedCluster
+		t.Fatalf("%d patches, want 5", patches)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
 
@@ -96,7 +98,7 @@ what changed and reports "unchanged" otherwise.`,
 	f.Lookup("wait").NoOptDefVal = "2m"
 	f.DurationVar(&o.TokenTimeout, "token-timeout", 30*time.Second, "How long to wait for the member's token controller to issue the service-account token")
 	f.StringVar(&o.Platform, "platform", "", "Platform label for the KubeFedCluster (gke, eks, aks, openstack, ...); detected from the server version when empty")
-	f.StringVar(&o.Region, "region", "", "Label the member's control-plane nodes and its KubeFedCluster with this region (continent code: AF, AN, AS, EU, NA, OC, SA)")
+	f.StringVar(&o.Region, "region", "", "Label the member's nodes, its KubeFedCluster and its OpenMCPCluster with this region (continent code: AF, AN, AS, EU, NA, OC, SA)")
 	f.StringVar(&o.Zone, "zone", "", "Label them with this zone (ISO 3166-1 alpha-2 country code, e.g. KR)")
 	f.BoolVar(&o.AllowAny, "allow-any", false, "Accept any --region/--zone label value, not only continent and country codes")
 	f.StringArrayVar(&o.MetalLBRanges, "metallb-range", nil, "Set the member's MetalLB pool \"default\" to this range (FROM-TO or CIDR; repeat for several)")
@@ -257,7 +259,10 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return res, err
 		}
-		return res, o.afterJoin(ctx, c, res)
+		if err := o.afterJoin(ctx, c, res); err != nil {
+			return res, err
+		}
+		return res, o.recordCluster(ctx, c, req.Labels[fleet.PlatformLabel], res)
 	})
 	if o.DryRun != cmdutil.DryRunNone {
 		return o.printDryRun(results)
@@ -497,6 +502,37 @@ func (o *JoinOptions) topologyOptions(dry topology.DryRun) topology.Options {
 
 func (o *JoinOptions) poolCheck() poolCheck {
 	return poolCheck{Namespace: metallb.DefaultNamespace, Pool: "default", Ranges: o.ranges, MaxParallel: 16, Timeout: defaultClusterTimeout, AllowOverlap: o.AllowOverlap}
+}
+
+// recordCluster writes the member's OpenMCPCluster on a host that serves
+// OpenMCP's CRDs: OpenMCP's scheduler (default policy algorithm=OpenMCP)
+// schedules only onto members whose OpenMCPCluster says joinStatus JOIN.
+func (o *JoinOptions) recordCluster(ctx context.Context, context, platform string, res *federation.JoinResult) error {
+	name := o.clusterName(context)
+	served, err := openmcp.HostServesClusters(o.host.Cluster.Client.Discovery())
+	if err != nil || !served {
+		return err
+	}
+	rec := openmcp.ClusterRecord{Platform: platform, Region: o.Region, Zone: o.Zone}
+	if u, err := url.Parse(res.Endpoint); err == nil {
+		rec.ServerIP = u.Hostname()
+	}
+	if len(o.ranges) > 0 {
+		rec.MetalLBFrom, rec.MetalLBTo = o.ranges[0].From.String(), o.ranges[0].To.String()
+	}
+	obj, changed, err := openmcp.RecordCluster(ctx, o.host.Cluster.Dynamic, name, rec, o.DryRun != cmdutil.DryRunNone)
+	if err != nil {
+		return &afterJoinError{"OpenMCPCluster", "kubectl openmcp join " + name, err}
+	}
+	outcome := federation.Unchanged
+	if changed {
+		outcome = federation.Configured
+	}
+	res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcp.ClusterKind.Kind + " " + name, Outcome: outcome})
+	if o.DryRun != cmdutil.DryRunNone {
+		res.Objects = append(res.Objects, obj)
+	}
+	return nil
 }
 
 // afterJoinError is a label or MetalLB step that failed after the join itself

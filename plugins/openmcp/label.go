@@ -23,6 +23,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
 
@@ -53,7 +54,7 @@ func NewCmdLabel(root *cli.Root) *cobra.Command {
 	o := &LabelOptions{
 		IOStreams:      root.Streams,
 		PrintFlags:     genericclioptions.NewPrintFlags("labeled").WithTypeSetter(scheme.Scheme),
-		Nodes:          topology.NodesControlPlane,
+		Nodes:          topology.NodesAll,
 		MaxParallel:    16,
 		ClusterTimeout: 10 * time.Second,
 	}
@@ -65,9 +66,14 @@ placement both look for them.
 
 The labels topology.kubernetes.io/region|zone and the deprecated
 failure-domain.beta.kubernetes.io/region|zone (still read by OpenMCP and by
-KubeFed's cluster controller) are written on the member's control-plane nodes
-(--nodes all for every node, or a label selector), and the same four labels on
-the cluster's KubeFedCluster on the host.
+KubeFed's cluster controller) are written on every node of the member
+(--nodes control-plane for the control-plane nodes only, or a label selector),
+and the same four labels on the cluster's KubeFedCluster on the host. Every
+node is the default because managed members (GKE, EKS, AKS) show no
+control-plane node, cloud providers put these labels on every node, and
+OpenMCP's scheduler matches a workload's region/zone affinity against the
+labels of any node. When the host serves OpenMCP's CRDs, the member's
+OpenMCPCluster (spec.nodeInfo) is kept in step.
 
 REGION is a continent code: AF Africa, AN Antarctica, AS Asia, EU Europe,
 NA North America, OC Oceania, SA South America. ZONE is an assigned ISO 3166-1
@@ -81,11 +87,11 @@ kubeconfig context that is not joined yet gets its nodes labelled only.
 
 --list shows every node's region and zone per cluster (all members when no
 CLUSTER is given) and flags nodes whose GA and beta labels disagree.`,
-		Example: `  # Seoul: Asia, Korea, on the control-plane nodes and the KubeFedCluster
+		Example: `  # Seoul: Asia, Korea, on every node and the KubeFedCluster
   kubectl openmcp label cluster1 --region AS --zone KR
 
-  # Every node, changing labels that are already set
-  kubectl openmcp label cluster2 --region eu --zone de --nodes all --overwrite
+  # The control-plane nodes only, changing labels that are already set
+  kubectl openmcp label cluster2 --region eu --zone de --nodes control-plane --overwrite
 
   # Only the nodes of one pool; show the result without writing it
   kubectl openmcp label cluster2 --zone JP --nodes pool=edge --dry-run=client -o yaml
@@ -109,7 +115,7 @@ CLUSTER is given) and flags nodes whose GA and beta labels disagree.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Region, "region", "", "Continent code: AF, AN, AS, EU, NA, OC or SA")
 	f.StringVar(&o.Zone, "zone", "", "ISO 3166-1 alpha-2 country code, e.g. KR")
-	f.StringVar(&o.Nodes, "nodes", o.Nodes, "Nodes to label: control-plane (role control-plane or master), all, or a label selector")
+	f.StringVar(&o.Nodes, "nodes", o.Nodes, "Nodes to label: all (the default), control-plane (role control-plane or master), or a label selector")
 	f.BoolVar(&o.Overwrite, "overwrite", false, "Change region and zone labels that already hold other values")
 	f.BoolVar(&o.AllowAny, "allow-any", false, "Accept any label value, not only continent and country codes")
 	f.BoolVar(&o.List, "list", false, "Show the region and zone of every node instead of setting them")
@@ -310,6 +316,13 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("cluster %s: %w; nothing was changed", m.Name, err)
 		}
 		return fmt.Errorf("cluster %s: %w", m.Name, err)
+	}
+	if m.Joined {
+		// OpenMCP's own record of the member keeps the same region and zone.
+		rec := openmcp.ClusterRecord{Region: o.Region, Zone: o.Zone}
+		if _, err := openmcp.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+			cli.Warnf(o.ErrOut, "cluster %s: nodes labelled, but %v", m.Name, err)
+		}
 	}
 	return o.print(m.Name, res)
 }

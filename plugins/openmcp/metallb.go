@@ -21,6 +21,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 )
 
 // MetalLBOptions are the options of `kubectl openmcp metallb`.
@@ -195,6 +196,13 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 	res, err := metallb.Apply(ctx, clients, opts)
 	if err != nil {
 		return fmt.Errorf("cluster %s: %w", target.Name, err)
+	}
+	if target.Joined && len(o.ranges) > 0 && o.Pool == "default" {
+		// OpenMCP records one range per member: the default pool's.
+		rec := openmcp.ClusterRecord{MetalLBFrom: o.ranges[0].From.String(), MetalLBTo: o.ranges[0].To.String()}
+		if _, err := openmcp.UpdateClusterRecord(ctx, o.host.Cluster.Dynamic, target.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+			cli.Warnf(o.ErrOut, "cluster %s: pool written, but %v", target.Name, err)
+		}
 	}
 	if res.Mode != res.Detected {
 		cli.Warnf(o.ErrOut, "cluster %s serves the MetalLB CRDs: MetalLB v0.13+ ignores the ConfigMap written with --mode configmap", target.Name)

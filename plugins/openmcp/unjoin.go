@@ -13,6 +13,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 )
 
 // UnjoinOptions are the options of `kubectl openmcp unjoin`.
@@ -100,7 +101,19 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 			}
 			req.Member = c
 		}
-		return federation.Unjoin(ctx, req)
+		res, err := federation.Unjoin(ctx, req)
+		if err != nil {
+			return res, err
+		}
+		// OpenMCP's scheduler must stop considering the member.
+		deleted, err := openmcp.ForgetCluster(ctx, o.host.Cluster.Dynamic, name, req.DryRun)
+		if err != nil {
+			return res, fmt.Errorf("unjoined, but its OpenMCPCluster %s/%s remains: %w", openmcp.Namespace, name, err)
+		}
+		if deleted {
+			res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcp.ClusterKind.Kind + " " + name})
+		}
+		return res, nil
 	})
 	failed := false
 	suffix := ""

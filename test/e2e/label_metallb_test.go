@@ -113,7 +113,7 @@ func TestLabelRegionZone(t *testing.T) {
 	}
 
 	// Client dry run: prints the objects, changes nothing.
-	dry := fed.OpenMCP(t, "label", "cluster1", "--region", "as", "--zone", "kr", "--dry-run=client", "-o", "json")
+	dry := fed.OpenMCP(t, "label", "cluster1", "--region", "as", "--zone", "kr", "--nodes", "control-plane", "--dry-run=client", "-o", "json")
 	if dry.Code != 0 {
 		t.Fatalf("dry run: exit %d: %s", dry.Code, dry.Stderr)
 	}
@@ -129,8 +129,8 @@ func TestLabelRegionZone(t *testing.T) {
 		t.Fatalf("dry run labelled c1-cp: %v", got)
 	}
 
-	// The real thing, lower case normalised.
-	res := fed.OpenMCP(t, "label", "cluster1", "--region", "as", "--zone", "kr")
+	// The real thing, lower case normalised, on the control plane only.
+	res := fed.OpenMCP(t, "label", "cluster1", "--region", "as", "--zone", "kr", "--nodes", "control-plane")
 	if res.Code != 0 {
 		t.Fatalf("label: exit %d: %s", res.Code, res.Stderr)
 	}
@@ -143,7 +143,7 @@ func TestLabelRegionZone(t *testing.T) {
 		t.Errorf("c1-cp labels %v", got)
 	}
 	if got := nodeTopology(t, c1, "c1-worker"); len(got) != 0 {
-		t.Errorf("the worker was labelled without --nodes all: %v", got)
+		t.Errorf("the worker was labelled with --nodes control-plane: %v", got)
 	}
 	kfc := kubeFedCluster(t, fed, "cluster1")
 	if got := kubeFedClusterTopology(t, fed, "cluster1"); !sameMap(got, wantTopology("AS", "KR")) {
@@ -154,7 +154,7 @@ func TestLabelRegionZone(t *testing.T) {
 	}
 
 	// Again: nothing to do, nothing written.
-	res = fed.OpenMCP(t, "label", "cluster1", "--region", "AS", "--zone", "KR")
+	res = fed.OpenMCP(t, "label", "cluster1", "--region", "AS", "--zone", "KR", "--nodes", "control-plane")
 	if res.Code != 0 || !strings.Contains(res.Stdout, "node/c1-cp not labeled") {
 		t.Errorf("re-run: exit %d, stdout %q", res.Code, res.Stdout)
 	}
@@ -183,8 +183,8 @@ func TestLabelRegionZone(t *testing.T) {
 		t.Errorf("refused overwrite changed the KubeFedCluster: %v", got)
 	}
 
-	// A context that is not joined: its nodes only, with a warning; the
-	// legacy master role counts as control plane.
+	// A context that is not joined: its nodes only, with a warning; by
+	// default every node, as managed clusters show no control plane.
 	res = fed.OpenMCP(t, "label", "cluster2", "--region", "EU", "--zone", "DE")
 	if res.Code != 0 || !strings.Contains(res.Stderr, "not joined") {
 		t.Fatalf("unjoined cluster2: exit %d, stderr %q", res.Code, res.Stderr)
@@ -192,8 +192,8 @@ func TestLabelRegionZone(t *testing.T) {
 	if got := nodeTopology(t, c2, "c2-master"); !sameMap(got, wantTopology("EU", "DE")) {
 		t.Errorf("c2-master labels %v", got)
 	}
-	if got := nodeTopology(t, c2, "c2-worker"); len(got) != 0 {
-		t.Errorf("c2-worker labelled: %v", got)
+	if got := nodeTopology(t, c2, "c2-worker"); !sameMap(got, wantTopology("EU", "DE")) {
+		t.Errorf("c2-worker labels %v, want every node labelled by default", got)
 	}
 	fed.JoinForTest(t, "cluster2")
 	res = fed.OpenMCP(t, "label", "cluster2", "--region", "EU", "--zone", "FR", "--nodes", "all", "--overwrite")

@@ -245,9 +245,10 @@ func (f *Federation) LogTails(lines int) string {
 	procs := []*process{f.etcd, f.kubefed}
 	for _, c := range f.Clusters() {
 		if c != nil {
-			procs = append(procs, c.apiserver, c.controllerManager)
+			procs = append(procs, c.apiserver, c.controllerManager, c.scheduler, c.kwok)
 		}
 	}
+	procs = append(procs, f.openmcpProcesses()...)
 	for _, p := range procs {
 		if p != nil {
 			fmt.Fprintf(&b, "--- %s (%s)\n%s\n", p.Name, p.LogPath, p.logTail(lines))

@@ -56,6 +56,9 @@ func (c *Cluster) createNodes(ctx context.Context, nodes ...Node) error {
 			corev1.ResourceCPU:    resource.MustParse(cpu),
 			corev1.ResourceMemory: resource.MustParse(mem),
 			corev1.ResourcePods:   resource.MustParse("110"),
+			// OpenMCP's scheduler counts a node only when it reports
+			// ephemeral storage beside cpu and memory.
+			corev1.ResourceEphemeralStorage: resource.MustParse("100Gi"),
 		}
 		ready := corev1.ConditionFalse
 		if n.Ready {

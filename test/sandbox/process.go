@@ -29,12 +29,19 @@ func startProcess(binDir, dir, name, bin string, args []string, detached bool) (
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s not built (%s): run `make tools` first", bin, path)
 	}
+	return startCommand(dir, name, path, args, nil, detached)
+}
+
+// startCommand starts the program at path with args and, when env is not nil,
+// that environment instead of this process's.
+func startCommand(dir, name, path string, args, env []string, detached bool) (*process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if !detached {

@@ -33,6 +33,13 @@ type Options struct {
 	KubeFed bool
 	// MetalLBCRDs names the members that get MetalLB's v0.13+ CRDs.
 	MetalLBCRDs []string
+	// Pods runs kube-scheduler and kwok (as every node's kubelet) on each
+	// member, so pods are bound, Running and Ready.
+	Pods bool
+	// OpenMCPControllers runs OpenMCP's scheduler, deployment, sync and
+	// service controllers against the host (restarted whenever the joined
+	// members change); needs `make tools` to have built them.
+	OpenMCPControllers bool
 	// ExecContexts adds, for every member, a context "<member>-exec" whose
 	// user authenticates through an exec credential plugin (a static token).
 	ExecContexts bool
@@ -59,6 +66,9 @@ type Federation struct {
 	kubefed *process
 	mu      sync.Mutex
 	stopped bool
+
+	openmcp     *openmcpSupervisor
+	stopOpenMCP context.CancelFunc
 }
 
 // Cluster is one kube-apiserver (with its controller manager).
@@ -75,6 +85,10 @@ type Cluster struct {
 	execToken         string
 	apiserver         *process
 	controllerManager *process
+	scheduler         *process
+	kwok              *process
+	// KwokAddress is kwok's kubelet server (logs, exec) with Options.Pods.
+	KwokAddress string
 }
 
 // Member returns the member of that name, or nil.
@@ -170,6 +184,18 @@ func Launch(ctx context.Context, opts Options) (_ *Federation, err error) {
 			return nil, err
 		}
 	}
+	if opts.Pods {
+		for _, m := range f.Members {
+			if err = f.startPodRuntime(ctx, m); err != nil {
+				return nil, fmt.Errorf("%s: %w", m.Name, err)
+			}
+		}
+	}
+	if opts.OpenMCPControllers {
+		if err = f.StartOpenMCPControllers(ctx); err != nil {
+			return nil, err
+		}
+	}
 	opts.Logf("sandbox: federation of %d members up in %s (kubeconfig %s)", opts.Members, time.Since(start).Round(time.Millisecond), f.Kubeconfig)
 	return f, nil
 }
@@ -186,6 +212,12 @@ func (f *Federation) Stop() {
 }
 
 func (f *Federation) stopProcesses() {
+	if f.stopOpenMCP != nil {
+		f.stopOpenMCP()
+	}
+	if f.openmcp != nil {
+		f.openmcp.stopAll()
+	}
 	f.kubefed.stop()
 	var wg sync.WaitGroup
 	for _, c := range append([]*Cluster{f.Host}, f.Members...) {
@@ -193,6 +225,8 @@ func (f *Federation) stopProcesses() {
 			continue
 		}
 		wg.Go(func() {
+			c.kwok.stop()
+			c.scheduler.stop()
 			c.controllerManager.stop()
 			c.apiserver.stop()
 		})
@@ -214,6 +248,11 @@ func (f *Federation) Processes() map[string]int {
 	for _, c := range f.Clusters() {
 		add(c.apiserver)
 		add(c.controllerManager)
+		add(c.scheduler)
+		add(c.kwok)
+	}
+	for _, p := range f.openmcpProcesses() {
+		add(p)
 	}
 	return out
 }
@@ -221,6 +260,8 @@ func (f *Federation) Processes() map[string]int {
 // StopCluster stops a member's apiserver and controller manager, to test a
 // cluster that went away.
 func (c *Cluster) StopCluster() {
+	c.kwok.stop()
+	c.scheduler.stop()
 	c.controllerManager.stop()
 	c.apiserver.stop()
 }

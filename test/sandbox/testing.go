@@ -20,6 +20,7 @@ type TB interface {
 	Helper()
 	Logf(format string, args ...any)
 	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
 	Failed() bool
 	Cleanup(func())
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,8 @@ func main() {
 	execContexts := fs.Bool("exec-contexts", false, "add <member>-exec contexts that use an exec credential plugin")
 	demoNodes := fs.Bool("demo-nodes", false, "create a control-plane and a worker node in each member (no kubelet runs: API objects only)")
 	mcks := fs.String("mcks", "", "with --demo-nodes: the member that gets nodes from three clouds, as an MCKS cluster has")
+	pods := fs.Bool("pods", false, "run kube-scheduler and kwok (the kubelet of every node) on each member, so pods run")
+	openmcpControllers := fs.Bool("openmcp-controllers", false, "run OpenMCP's scheduler, deployment, sync and service controllers against the host, restarted when members join or unjoin")
 	_ = fs.Parse(os.Args[2:])
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
@@ -45,7 +48,11 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "up":
-		err = up(abs, *members, *kubefed, *metallb, *execContexts, *demoNodes, *mcks)
+		err = up(abs, *members, *kubefed, *metallb, *execContexts, *demoNodes, *mcks, *pods, *openmcpControllers)
+	case "supervise-openmcp":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err = sandbox.SuperviseOpenMCPControllers(ctx, abs, func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) })
 	case "down":
 		err = down(abs)
 	default:
@@ -61,7 +68,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func up(dir string, members int, kubefed bool, metallb string, execContexts, demoNodes bool, mcks string) error {
+func up(dir string, members int, kubefed bool, metallb string, execContexts, demoNodes bool, mcks string, pods, openmcpControllers bool) error {
 	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
 		return fmt.Errorf("a sandbox already runs in %s: stop it with `make sandbox-down`", dir)
 	}
@@ -74,7 +81,7 @@ func up(dir string, members int, kubefed bool, metallb string, execContexts, dem
 	start := time.Now()
 	f, err := sandbox.Launch(ctx, sandbox.Options{
 		Members: members, KubeFed: kubefed, MetalLBCRDs: metallbMembers, ExecContexts: execContexts,
-		Dir: dir, Detached: true,
+		Pods: pods, Dir: dir, Detached: true,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 	})
 	if err != nil {
@@ -87,6 +94,14 @@ func up(dir string, members int, kubefed bool, metallb string, execContexts, dem
 		}
 	}
 	st := state{Kubeconfig: f.Kubeconfig, Processes: f.Processes()}
+	if openmcpControllers {
+		pid, err := startSupervisor(dir)
+		if err != nil {
+			f.Stop()
+			return err
+		}
+		st.Processes["openmcp-controllers-supervisor"] = pid
+	}
 	b, _ := json.MarshalIndent(st, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, stateFile), b, 0o600); err != nil {
 		f.Stop()
@@ -95,6 +110,34 @@ func up(dir string, members int, kubefed bool, metallb string, execContexts, dem
 	fmt.Fprintf(os.Stderr, "sandbox: host %q and %d members running (%s); logs in %s\n", sandbox.HostName, members, time.Since(start).Round(time.Millisecond), dir)
 	fmt.Printf("export KUBECONFIG=%s\n", f.Kubeconfig)
 	return nil
+}
+
+// startSupervisor runs `sandbox supervise-openmcp` in a process of its own
+// that outlives this one: OpenMCP's controllers read the members once at
+// start, so something must restart them after each join.
+func startSupervisor(dir string) (int, error) {
+	if err := sandbox.OpenMCPControllersBuilt(sandbox.DefaultBinDir()); err != nil {
+		if sandbox.OpenMCPSource() == "" {
+			return 0, fmt.Errorf("--openmcp-controllers: %v: %s", err, sandbox.OpenMCPSourceHint)
+		}
+		return 0, fmt.Errorf("--openmcp-controllers: %v: run `make tools`", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, "openmcp-controllers-supervisor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(self, "supervise-openmcp", "--dir", dir)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	return cmd.Process.Pid, cmd.Process.Release()
 }
 
 func down(dir string) error {
