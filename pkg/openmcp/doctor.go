@@ -131,7 +131,9 @@ func (d *Doctor) Run(ctx context.Context, emit func(Finding)) {
 		emit(Finding{CheckFail, "OpenMCP namespace", detail})
 	} else {
 		emit(Finding{CheckOK, "OpenMCP namespace", "namespace " + Namespace + " exists"})
-		d.checkDeployments(ctx, emit, "OpenMCP controllers", Namespace, Controllers)
+		sched := d.readScheduling(ctx)
+		d.checkControllers(ctx, emit, sched)
+		d.checkScheduling(emit, sched)
 	}
 	d.checkPolicies(ctx, emit, crds)
 	d.checkMembers(ctx, emit)
@@ -206,6 +208,29 @@ func (d *Doctor) checkKubeFedController(ctx context.Context, emit func(Finding))
 		return
 	}
 	emit(Finding{CheckFail, item, fmt.Sprintf("no Deployment %s/%s and no KubeFedCluster probed in the last 5 minutes: KubeFed's controller is not running", d.KubeFedNamespace, KubeFedController)})
+}
+
+// checkControllers wants OpenMCP's Deployments; where none is deployed but
+// OpenMCPDeployments are being scheduled, the controllers run elsewhere (as
+// processes, as in the sandbox), which is worth a WARN rather than a FAIL.
+func (d *Doctor) checkControllers(ctx context.Context, emit func(Finding), sched schedulingState) {
+	const item = "OpenMCP controllers"
+	list, err := d.Kube.AppsV1().Deployments(Namespace).List(ctx, metav1.ListOptions{})
+	if err == nil && sched.scheduled > 0 && len(sched.stuck) == 0 {
+		deployed := 0
+		for _, dep := range list.Items {
+			for _, n := range Controllers {
+				if dep.Name == n {
+					deployed++
+				}
+			}
+		}
+		if deployed == 0 {
+			emit(Finding{CheckWarn, item, fmt.Sprintf("no Deployment of OpenMCP's controllers in namespace %s, but %d OpenMCPDeployment(s) were scheduled (controllers running outside the host?)", Namespace, sched.scheduled)})
+			return
+		}
+	}
+	d.checkDeployments(ctx, emit, item, Namespace, Controllers)
 }
 
 // checkDeployments reports, in one line, which of the named Deployments

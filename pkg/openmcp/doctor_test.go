@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -31,12 +32,15 @@ func obj(apiVersion, kind, ns, name string, fields map[string]any) *unstructured
 }
 
 var listKinds = map[schema.GroupVersionResource]string{
-	crdGVR:                "CustomResourceDefinitionList",
-	fleet.KubeFedClusters: "KubeFedClusterList",
-	kubeFedConfigGVR:      "KubeFedConfigList",
-	PolicyKind().GVR():    "OpenMCPPolicyList",
-	ipPoolGVR:             "IPAddressPoolList",
+	crdGVR:                 "CustomResourceDefinitionList",
+	fleet.KubeFedClusters:  "KubeFedClusterList",
+	kubeFedConfigGVR:       "KubeFedConfigList",
+	PolicyKind().GVR():     "OpenMCPPolicyList",
+	ipPoolGVR:              "IPAddressPoolList",
+	deploymentKind().GVR(): "OpenMCPDeploymentList",
 }
+
+func deploymentKind() Kind { k, _ := KindByName("OpenMCPDeployment"); return k }
 
 // fixture is a host where KubeFed and OpenMCP are installed and healthy,
 // except what skip leaves out.
@@ -195,5 +199,50 @@ func TestDoctorKubeFedControllerOutsideTheHost(t *testing.T) {
 	}
 	if f := find(run(), "KubeFed controller"); f.Status != CheckWarn || !strings.Contains(f.Detail, "probed the member clusters") {
 		t.Errorf("a controller that probes the members: %+v", f)
+	}
+}
+
+// OpenMCP's controllers running as processes (as in the sandbox) show in
+// what they do: scheduled OpenMCPDeployments turn the missing Deployments
+// into a WARN; one left without a plan past the grace fails.
+func TestDoctorOpenMCPScheduling(t *testing.T) {
+	d, run := doctorFixture(t, "")
+	ctx := context.Background()
+	if f := find(run(), "OpenMCP scheduling"); f.Status != CheckOK || !strings.Contains(f.Detail, "no OpenMCPDeployment") {
+		t.Errorf("nothing placed: %+v", f)
+	}
+	for _, c := range Controllers {
+		if err := d.Kube.AppsV1().Deployments(Namespace).Delete(ctx, c, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f := find(run(), "OpenMCP controllers"); f.Status != CheckFail || !strings.Contains(f.Detail, "missing") {
+		t.Errorf("no controllers, nothing scheduled: %+v", f)
+	}
+	odeploys := d.Dynamic.Resource(deploymentKind().GVR()).Namespace("default")
+	scheduled := obj(Group+"/"+Version, "OpenMCPDeployment", "default", "web", map[string]any{
+		"status": map[string]any{"schedulingComplete": true, "clusterMaps": map[string]any{"cluster1": int64(2)}},
+	})
+	if _, err := odeploys.Create(ctx, scheduled, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fs := run()
+	if f := find(fs, "OpenMCP controllers"); f.Status != CheckWarn || !strings.Contains(f.Detail, "running outside the host") {
+		t.Errorf("controllers as processes: %+v", f)
+	}
+	if f := find(fs, "OpenMCP scheduling"); f.Status != CheckOK || !strings.Contains(f.Detail, "1 of 1") {
+		t.Errorf("one scheduled: %+v", f)
+	}
+	stuck := obj(Group+"/"+Version, "OpenMCPDeployment", "default", "stuck", nil)
+	stuck.SetCreationTimestamp(metav1.NewTime(time.Now().Add(-2 * schedulingGrace)))
+	if _, err := odeploys.Create(ctx, stuck, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fs = run()
+	if f := find(fs, "OpenMCP scheduling"); f.Status != CheckFail || !strings.Contains(f.Detail, "default/stuck") || !strings.Contains(f.Detail, "joinStatus JOIN") {
+		t.Errorf("one stuck: %+v", f)
+	}
+	if f := find(fs, "OpenMCP controllers"); f.Status != CheckFail {
+		t.Errorf("stuck scheduling keeps the missing controllers a FAIL: %+v", f)
 	}
 }
