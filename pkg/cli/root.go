@@ -26,6 +26,8 @@ import (
 	// auth provider so every context kubectl can use works here too.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/execcred"
+
 	// Keeps kubectl's message catalog from being parsed at every start (35 ms).
 	_ "github.com/openmcp-plugins/kubectl-openmcp/pkg/kubectltext"
 )
@@ -189,7 +191,10 @@ func (r *Root) report(err error) int {
 func Main(newRoot func(genericiooptions.IOStreams) *Root) {
 	tuneGC()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	os.Exit(newRoot(streams).Execute(os.Args[1:]))
+	code := newRoot(streams).Execute(os.Args[1:])
+	// Exec credential plugins a fan-out stopped waiting for die with us.
+	execcred.KillAll()
+	os.Exit(code)
 }
 
 // ExactArgs, MinArgs and NoArgs are cobra's argument checks as usage errors.

@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/homedir"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/execcred"
 )
 
 // Getter is For(context) for the resource builder of a fan-out, with the
@@ -67,6 +69,10 @@ func (g *contextGetter) load() {
 		g.loader = clientcmd.NewNonInteractiveClientConfig(*raw, g.context, g.kc.overrides(g.context), access)
 		if g.config, g.err = g.loader.ClientConfig(); g.err == nil && g.wrap != nil {
 			g.config = g.wrap(g.config)
+		}
+		if g.err == nil {
+			// A hanging or chatty exec plugin must not hold or flood a fan-out.
+			g.config, g.err = execcred.Guard(g.config, g.context)
 		}
 	})
 }

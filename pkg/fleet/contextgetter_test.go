@@ -14,6 +14,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/execcred"
 )
 
 func writeKubeconfig(t *testing.T) string {
@@ -57,13 +59,27 @@ func TestGetterMakesTheConfigForMakes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if want.ExecProvider != nil {
+			// The exec plugin is run by execcred: its transport carries the
+			// TLS settings and impersonation the config had.
+			if want, err = execcred.Guard(want, ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got.Transport == nil || got.ExecProvider != nil {
+				t.Errorf("context %s: the exec plugin is not guarded: %#v", ctx, got)
+			}
+			got.Transport, want.Transport = nil, nil
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("context %s: Getter config\n%#v\nFor config\n%#v", ctx, got, want)
 		}
 	}
-	cfg, _ := kc.Getter("cluster2", nil).ToRESTConfig()
+	cfg, _ := kc.For("cluster2").ToRESTConfig()
 	if cfg.Impersonate.UserName != "jane" || len(cfg.Impersonate.Extra["scopes"]) != 2 || cfg.Timeout.String() != "7s" || cfg.ExecProvider == nil {
 		t.Errorf("flags lost: %+v", cfg)
+	}
+	if g, _ := kc.Getter("cluster2", nil).ToRESTConfig(); g.Timeout.String() != "7s" || g.DisableCompression != true {
+		t.Errorf("flags lost by the guard: %+v", g)
 	}
 }
 

@@ -137,6 +137,7 @@ func (d *Doctor) Run(ctx context.Context, emit func(Finding)) {
 	}
 	d.checkPolicies(ctx, emit, crds)
 	d.checkMembers(ctx, emit)
+	d.checkCredentials(ctx, emit)
 }
 
 func (d *Doctor) crdNames(ctx context.Context) (map[string]bool, error) {

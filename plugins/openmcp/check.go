@@ -48,6 +48,24 @@ One line per item, OK, WARN or FAIL:
                        or the ConfigMap metallb-system/config of MetalLB < 0.13),
                        read through the member's own kubeconfig context
 
+Then what KubeFed itself holds for each member (the KubeFedCluster's
+apiEndpoint, caBundle and proxyURL, and the token of its secretRef Secret),
+used as KubeFed uses it, never with your own credentials. It goes bad
+silently after a join (a ServiceAccount, token Secret or binding deleted on
+the member, a CA rotated), and KubeFed then only says NotReady:
+
+  endpoint NAME        not a loopback or link-local address, which only the
+                       machine that ran join reaches (WARN: join again with
+                       --api-endpoint), not plain HTTP
+  CA NAME              the caBundle verifies the endpoint's serving
+                       certificate (FAIL: join again)
+  token NAME           the token still authenticates there, as a
+                       SelfSubjectReview shows (FAIL: join again); WARN when
+                       you may not read the Secret on the host
+  RBAC NAME            the token still has what join grants KubeFed (* on *,
+                       get /healthz), by SelfSubjectAccessReviews made with it
+                       (FAIL: join again)
+
 The exit code is 1 when any item FAILs, 0 otherwise (WARN included).`,
 		Example: `  # Check the federation whose host is the "openmcp" context
   kubectl openmcp check

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/execcred"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 )
@@ -74,7 +75,19 @@ func connect(kc *fleet.Kubeconfig, context string) (*federation.Cluster, error) 
 	// client-go's default of 5 requests a second made a two-member join wait
 	// on its own rate limiter for most of a second; kubectl allows more too.
 	cfg.QPS, cfg.Burst = 50, 100
-	return federation.NewCluster(context, cfg)
+	// An exec credential plugin runs under each request's deadline, its
+	// stderr kept out of ours (pkg/execcred); join reads the CA and server of
+	// the context's own config, which the guarded one carries in its transport.
+	guarded, err := execcred.Guard(cfg, context)
+	if err != nil {
+		return nil, fmt.Errorf("context %q: %w", context, err)
+	}
+	c, err := federation.NewCluster(context, guarded)
+	if err != nil {
+		return nil, err
+	}
+	c.Config = cfg
+	return c, nil
 }
 
 // completeContexts completes kubeconfig context names.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"sort"
 	"strings"
@@ -232,6 +233,9 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 		}
 		if r.Err == nil && r.Value.Endpoint.Insecure {
 			cli.Warnf(o.ErrOut, "context %q skips TLS verification: the host will not verify %s either (disabledTLSValidations: [\"*\"])", r.Cluster, r.Value.Endpoint.APIEndpoint)
+		}
+		if r.Err == nil {
+			warnLocalEndpoint(o.ErrOut, o.clusterName(r.Cluster), r.Value.Endpoint.APIEndpoint)
 		}
 	}
 	if !failed {
@@ -590,4 +594,14 @@ func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federa
 		}
 	}
 	return nil
+}
+
+// warnLocalEndpoint says, before join records it, that an endpoint is one
+// only this machine reaches: kind clusters and port-forwards give contexts
+// such servers, and KubeFed in a pod then reports the member NotReady
+// without saying why.
+func warnLocalEndpoint(w io.Writer, cluster, endpoint string) {
+	if kind, local := fleet.LocalOnlyEndpoint(endpoint); local {
+		cli.Warnf(w, "cluster %s: endpoint %s is a %s address: only a KubeFed controller on this machine reaches it (from a pod it is the pod itself); pass --api-endpoint with an address KubeFed reaches", cluster, endpoint, kind)
+	}
 }

@@ -96,3 +96,15 @@ func parseTable(t *testing.T, out string) []map[string]string {
 
 // A header cell is words joined by single spaces; columns are apart by two or more.
 var headerCell = regexp.MustCompile(`\S+(?: \S+)*`)
+
+// errorLines are the lines of stderr that are not warnings: in the sandbox
+// every join warns that its endpoint is a loopback address.
+func errorLines(stderr string) []string {
+	var out []string
+	for _, l := range lines(stderr) {
+		if !strings.HasPrefix(l, "Warning: ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}

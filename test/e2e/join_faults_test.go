@@ -73,7 +73,7 @@ func TestJoinSurvivesAClusterGoingAway(t *testing.T) {
 		if res.Code != 1 {
 			t.Errorf("exit %d, want 1", res.Code)
 		}
-		if len(lines(res.Stderr)) != 1 || !strings.Contains(res.Stderr, "cluster cluster1 not joined") || !strings.Contains(res.Stderr, "KubeFedCluster") {
+		if len(errorLines(res.Stderr)) != 1 || !strings.Contains(res.Stderr, "cluster cluster1 not joined") || !strings.Contains(res.Stderr, "KubeFedCluster") {
 			t.Errorf("want one line naming the failed step, got %q", res.Stderr)
 		}
 		// The host could not be cleaned while it was away: the message must say so, not claim a clean slate.
@@ -167,7 +167,7 @@ func TestJoinSurvivesAClusterGoingAway(t *testing.T) {
 			t.Fatalf("the join never wrote the ClusterRoleBinding: exit %d %q", res.Code, res.Stderr)
 		}
 		t.Logf("join as the member went away: exit %d\n%s", res.Code, res.Stderr)
-		if res.Code != 1 || len(lines(res.Stderr)) != 1 || !strings.Contains(res.Stderr, "ClusterRoleBinding") {
+		if res.Code != 1 || len(errorLines(res.Stderr)) != 1 || !strings.Contains(res.Stderr, "ClusterRoleBinding") {
 			t.Errorf("exit %d, stderr %q: want 1 and one line naming the ClusterRoleBinding step", res.Code, res.Stderr)
 		}
 		// The member could not be cleaned: what is left there is named.

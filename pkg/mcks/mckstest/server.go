@@ -129,6 +129,16 @@ func (s *Server) Cluster(ns, name string) *mcks.Cluster {
 	return c.DeepCopyObject().(*mcks.Cluster)
 }
 
+// SetKubeconfig replaces the kubeconfig a stored cluster answers with, as
+// a spoofed or compromised MCKS server would.
+func (s *Server) SetKubeconfig(ns, name, kubeconfig string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.clusters[ns][name]; c != nil {
+		c.ClusterConfig = kubeconfig
+	}
+}
+
 // AddCluster stores a provisioned cluster built from req at once.
 func (s *Server) AddCluster(ns string, req mcks.ClusterReq) *mcks.Cluster {
 	s.mu.Lock()
