@@ -153,7 +153,7 @@ func TestMCKSRealServer(t *testing.T) {
 		}
 		// What the server kept of the request: its own defaults filled in.
 		if c.K8sVersion != "1.23.13-00" || c.NetworkCNI != "kilo" || c.Etcd != "local" || c.Loadbalancer != "haproxy" ||
-			c.Label != "team-a" || c.Description != "first try" || c.InstallMonAgent != "no" || c.Namespace != "default" {
+			c.Label != "team-a" || c.Description != "first try" || c.InstallMonAgent != "no" || c.Namespace != "default" || c.ServiceType != "" {
 			t.Errorf("recorded cluster: %+v", c)
 		}
 	})
@@ -289,7 +289,7 @@ worker:
 			t.Errorf("node list: %v", before)
 		}
 		res := node("get", "w-1-m8d2x-1", "-o", "yaml")
-		if res.Code != 0 || !strings.Contains(res.Stdout, "credential: REDACTED") || !strings.Contains(res.Stdout, "spec: n1-standard-2") {
+		if res.Code != 0 || !strings.Contains(res.Stdout, "credential: REDACTED") || !strings.Contains(res.Stdout, "spec: n1-standard-2") || !strings.Contains(res.Stdout, "privateIp: 10.0.0.10") {
 			t.Errorf("node get -o yaml: exit %d\n%s", res.Code, res.Stdout)
 		}
 		// Adding asks the control plane for a join command over SSH: no VM answers.

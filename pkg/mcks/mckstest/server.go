@@ -537,7 +537,7 @@ func (s *Server) newNode(cluster, role string, set mcks.NodeSetReq) mcks.Node {
 	name := fmt.Sprintf("%s-%s-%d-%05x", cluster, short, s.nextIP, s.nextIP*7919%0xfffff)
 	n := mcks.Node{
 		Name: name, Role: role, Spec: set.Spec, CSP: csp, CSPLabel: csp, RegionLabel: region,
-		ZoneLabel: region + "a", PublicIP: fmt.Sprintf("203.0.113.%d", s.nextIP%250+1),
+		ZoneLabel: region + "a", PublicIP: fmt.Sprintf("203.0.113.%d", s.nextIP%250+1), PrivateIP: fmt.Sprintf("10.0.0.%d", s.nextIP%250+1),
 		CreatedTime: time.Now().UTC().Format(time.RFC3339), Credential: Credential(name),
 	}
 	n.Kind = mcks.KindNode
