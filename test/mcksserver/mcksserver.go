@@ -270,7 +270,8 @@ var (
 
 // buildSeeder builds testdata/seed inside a copy of the server's module
 // (src/core and src/utils with its go.mod), once per test process; Go's
-// build cache keeps it to a link after the first time.
+// build cache keeps it to a link after the first time. The caller holds
+// the port lock.
 func buildSeeder() (string, error) {
 	seederOnce.Do(func() {
 		src := Source()
@@ -278,8 +279,10 @@ func buildSeeder() (string, error) {
 			seederErr = fmt.Errorf("no MCKS server source to build the store writer from: set %s", SourceEnv)
 			return
 		}
-		work, err := os.MkdirTemp("", "mcks-seed-")
-		if err != nil {
+		// One folder reused by every run (the port lock serialises them),
+		// so no copy is left behind per test process.
+		work := filepath.Join(os.TempDir(), fmt.Sprintf("kubectl-openmcp-mcks-seed-%d", os.Getuid()))
+		if err := os.RemoveAll(work); err != nil {
 			seederErr = err
 			return
 		}
