@@ -3,7 +3,8 @@
 // small HTTP stand-in for CB-Tumblebug, the only service it calls before it
 // reaches the clouds.
 //
-// The server's ports are fixed (REST 1470, gRPC 50254): Start serialises the
+// The server's ports are fixed (REST 1470, gRPC 50254, and 9095 for the gRPC
+// metrics, whose listener failing ends the server): Start serialises the
 // servers of every test process on this machine with a lock file, and fails
 // with the port's number when another program holds one.
 package mcksserver
@@ -31,6 +32,9 @@ const (
 	// RESTPort and GRPCPort are fixed by the server (rest-api/server.go, conf/grpc_conf.yaml).
 	RESTPort = 1470
 	GRPCPort = 50254
+	// MetricsPort is the gRPC server's Prometheus listener (conf/grpc_conf.yaml):
+	// the server exits when it cannot bind it.
+	MetricsPort = 9095
 	// BasePath is the v0.7.2 server's REST root: its BASE_URL default.
 	BasePath = "/ladybug"
 	// Version is the upstream release whose source the tests run.
@@ -229,11 +233,11 @@ func lockPorts(t testing.TB) (unlock func()) {
 		f.Close()
 		inProcess.Unlock()
 	}
-	for _, port := range []int{RESTPort, GRPCPort} {
+	for _, port := range []int{RESTPort, GRPCPort, MetricsPort} {
 		l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
 		if err != nil {
 			unlock()
-			t.Fatalf("port %d is taken (%v): the MCKS server needs its fixed ports %d and %d; stop the program that holds it (another MCKS server?)", port, err, RESTPort, GRPCPort)
+			t.Fatalf("port %d is taken (%v): the MCKS server needs its fixed ports %d, %d and %d; stop the program that holds it (another MCKS server?)", port, err, RESTPort, GRPCPort, MetricsPort)
 		}
 		l.Close()
 	}
