@@ -66,7 +66,10 @@ func seededCluster(t *testing.T, ns, name string) map[string]any {
 // MCKS server (v0.7.2) with a Tumblebug stand-in: what works without clouds
 // works, and what needs them fails with the server's reason on one line.
 func TestMCKSRealServer(t *testing.T) {
-	srv := mcksserver.Start(t, mcksserver.Options{Clusters: []map[string]any{seededCluster(t, "lab", "lab1")}})
+	// A record whose kubeconfig is not one, as a broken server could hold.
+	broken := seededCluster(t, "broken", "bad1")
+	broken["clusterConfig"] = "apiVersion: v1\nkind: Config\nclusters: {oops"
+	srv := mcksserver.Start(t, mcksserver.Options{Clusters: []map[string]any{seededCluster(t, "lab", "lab1"), broken}})
 	dir := t.TempDir()
 	kcPath := filepath.Join(dir, "config")
 	if err := os.WriteFile(kcPath, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
@@ -337,6 +340,16 @@ worker:
 		res = h.MCKS(t, "kubeconfig", "lab1", "--mcks-namespace", "lab", "--raw", "--mcks-server", srv.URL)
 		if res.Code != 0 || !strings.Contains(res.Stdout, base64.StdEncoding.EncodeToString([]byte(realClientKeyMarker))) {
 			t.Errorf("--raw: exit %d", res.Code)
+		}
+		before, err := os.ReadFile(merged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = run(t, "kubeconfig", "bad1", "--mcks-namespace", "broken", "--merge", "--kubeconfig", merged)
+		expect(t, res, 1, "stderr", `cluster "bad1": `)
+		oneLine(t, res)
+		if after, _ := os.ReadFile(merged); string(after) != string(before) {
+			t.Errorf("a kubeconfig that does not parse changed the merged file")
 		}
 		res = run(t, "kubeconfig", "c1", "--merge", "--kubeconfig", merged)
 		expect(t, res, 1, "stderr", `cluster "c1" has no kubeconfig`)
