@@ -27,7 +27,7 @@ type apiFlags struct {
 func addAPIFlags(cmd *cobra.Command, root *cli.Root) *apiFlags {
 	f := &apiFlags{root: root}
 	flags := cmd.PersistentFlags()
-	flags.StringVar(&f.server, "mcks-server", mcks.DefaultServer, "Root URL of the MCKS REST API (default from $"+mcks.ServerEnv+" when set)")
+	flags.StringVar(&f.server, "mcks-server", mcks.DefaultServer, "Root URL of the MCKS REST API: http://HOST:1470/mcks up to MCKS v0.7.1.1, http://HOST:1470/ladybug from v0.7.2 (default from $"+mcks.ServerEnv+" when set)")
 	flags.StringVar(&f.namespace, "mcks-namespace", mcks.DefaultNamespace, "MCKS namespace that holds the clusters (not a Kubernetes namespace)")
 	return f
 }
