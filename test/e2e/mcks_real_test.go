@@ -357,6 +357,18 @@ worker:
 		oneLine(t, res)
 	})
 
+	t.Run("Tumblebug out of reach", func(t *testing.T) {
+		srv.Tumblebug.SetDown(true)
+		defer srv.Tumblebug.SetDown(false)
+		// The server answers a failed read with 404 and the cause.
+		res := run(t, "cluster", "get", "c1")
+		expect(t, res, 1, "stderr", `cluster "c1" not found in MCKS namespace "default" at `+srv.URL+` (the server says: Get "`+srv.Tumblebug.URL()+`/ns/default": `)
+		oneLine(t, res)
+		res = run(t, "cluster", "list")
+		expect(t, res, 1, "stderr", `400 Bad Request: Get "`+srv.Tumblebug.URL()+`/ns/default": `)
+		oneLine(t, res)
+	})
+
 	t.Run("delete", func(t *testing.T) {
 		res := run(t, "cluster", "delete", "c1", "c2", "c3")
 		if res.Code != 0 || res.Stdout != "cluster/c1 deleted\ncluster/c2 deleted\ncluster/c3 deleted\n" {

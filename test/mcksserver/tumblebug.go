@@ -17,6 +17,7 @@ type Tumblebug struct {
 
 	mu        sync.Mutex
 	mcisDelay time.Duration
+	down      bool
 	requests  []string
 }
 
@@ -43,6 +44,14 @@ func (tb *Tumblebug) SetMCISDelay(d time.Duration) {
 	tb.mcisDelay = d
 }
 
+// SetDown makes the stand-in close every connection without an answer, as
+// a Tumblebug that went away.
+func (tb *Tumblebug) SetDown(down bool) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.down = down
+}
+
 // Requests lists the calls received, "METHOD /path?query".
 func (tb *Tumblebug) Requests() []string {
 	tb.mu.Lock()
@@ -53,8 +62,16 @@ func (tb *Tumblebug) Requests() []string {
 func (tb *Tumblebug) serve(w http.ResponseWriter, r *http.Request) {
 	tb.mu.Lock()
 	tb.requests = append(tb.requests, r.Method+" "+r.URL.RequestURI())
-	delay := tb.mcisDelay
+	delay, down := tb.mcisDelay, tb.down
 	tb.mu.Unlock()
+	if down {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
+		return
+	}
 
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/tumblebug"), "/"), "/")
 	var answer any = map[string]any{}
