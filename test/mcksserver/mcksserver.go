@@ -60,6 +60,19 @@ func Source() string {
 	return ""
 }
 
+// tree is a source tree to take conf/ and the store writer from: Source(),
+// else the copy `make tools` builds in (.cache/src/cb-mcks).
+func tree() string {
+	if src := Source(); src != "" {
+		return src
+	}
+	d := filepath.Join(sandbox.RepoRoot(), ".cache", "src", "cb-mcks")
+	if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+		return d
+	}
+	return ""
+}
+
 // Binary is where `make tools` puts the server.
 func Binary() string { return filepath.Join(sandbox.DefaultBinDir(), "mcks-server") }
 
@@ -107,9 +120,9 @@ var inProcess sync.Mutex
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	bin := Require(t)
-	src := Source()
+	src := tree()
 	if src == "" {
-		t.Fatalf("the MCKS server needs its conf/ folder from the source: set %s or put it in ../shared/thirdparty/cb-mcks", SourceEnv)
+		t.Fatalf("the MCKS server needs its conf/ folder from its source: set %s or put it in ../shared/thirdparty/cb-mcks", SourceEnv)
 	}
 	unlock := lockPorts(t)
 	dir, err := os.MkdirTemp("", "mcks-server-")
@@ -278,7 +291,7 @@ var (
 // the port lock.
 func buildSeeder() (string, error) {
 	seederOnce.Do(func() {
-		src := Source()
+		src := tree()
 		if src == "" {
 			seederErr = fmt.Errorf("no MCKS server source to build the store writer from: set %s", SourceEnv)
 			return
