@@ -20,6 +20,9 @@ type APIError struct {
 	HTTPStatus int    // the HTTP status line's code
 	Code       int    // the Status body's code; HTTPStatus when there is no body code
 	Message    string // the server's message, cleaned to one short line
+	// NoRoute marks echo's own 404 for a path the server does not serve:
+	// a wrong REST root, not a missing object.
+	NoRoute bool
 }
 
 func (e *APIError) Error() string {
@@ -40,8 +43,12 @@ func (e *APIError) Error() string {
 // IsNotFound reports whether the server said the object does not exist.
 func IsNotFound(err error) bool {
 	var api *APIError
-	return errors.As(err, &api) && (api.Code == http.StatusNotFound || api.HTTPStatus == http.StatusNotFound)
+	return errors.As(err, &api) && !api.NoRoute && (api.Code == http.StatusNotFound || api.HTTPStatus == http.StatusNotFound)
 }
+
+// noRouteMessage explains echo's 404 for an unknown path. The REST root moved
+// between releases, so a root that worked before is the usual cause.
+const noRouteMessage = "the server has no such API path (is --mcks-server the MCKS REST root? MCKS up to v0.7.1.1 serves http://HOST:1470/mcks, v0.7.2 http://HOST:1470/ladybug)"
 
 // BadAnswerError is an answer that is not the JSON the API promises: an HTML
 // page from a proxy, a truncated or empty body, an object without its name.
@@ -106,6 +113,9 @@ func Decode(httpStatus int, body []byte, into any) error {
 // errorAnswer builds the error for a non-2xx answer from whatever body came with it.
 func errorAnswer(httpStatus int, body []byte) error {
 	if st, ok := statusBody(body); ok {
+		if httpStatus == http.StatusNotFound && st.Kind == "" && st.Message == http.StatusText(http.StatusNotFound) {
+			return &APIError{HTTPStatus: httpStatus, Code: httpStatus, Message: noRouteMessage, NoRoute: true}
+		}
 		code := st.Code
 		if code < 400 {
 			code = httpStatus
@@ -237,6 +247,9 @@ var pemRE = regexp.MustCompile(`(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(---
 
 // maxMessage keeps a server message to what fits an error line.
 const maxMessage = 240
+
+// Clean is clean for callers that put a server's text in their own messages.
+func Clean(s string) string { return clean(s) }
 
 // clean makes a server-supplied text safe for one error line: no private
 // key, no control characters, no newlines, bounded length.

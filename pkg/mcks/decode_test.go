@@ -21,7 +21,7 @@ func TestDecodeAnswers(t *testing.T) {
 		{name: "delete of a missing cluster: HTTP 200, code 404", status: 200, body: `{"kind":"Status","code":404,"message":"Could not be found a cluster 'x'"}`, into: func() any { return &Status{} }, wantErr: "404 Not Found (HTTP 200): Could not be found a cluster 'x'", notFound: true},
 		{name: "status ok", status: 200, body: `{"kind":"Status","code":200,"message":"deleted"}`, into: func() any { return &Status{} }},
 		{name: "404 status", status: 404, body: `{"kind":"Status","code":404,"message":"no such cluster"}`, into: func() any { return &Cluster{} }, wantErr: "404 Not Found: no such cluster", notFound: true},
-		{name: "echo route error", status: 404, body: `{"message":"Not Found"}`, into: func() any { return &Cluster{} }, wantErr: "404 Not Found: Not Found", notFound: true},
+		{name: "echo route error", status: 404, body: `{"message":"Not Found"}`, into: func() any { return &Cluster{} }, wantErr: "404 Not Found: the server has no such API path (is --mcks-server the MCKS REST root?", notFound: false},
 		{name: "500 status", status: 500, body: `{"kind":"Status","code":500,"message":"tumblebug: connection refused"}`, into: func() any { return &Cluster{} }, wantErr: "500 Internal Server Error: tumblebug: connection refused"},
 		{name: "500 empty", status: 500, body: ``, into: func() any { return &Cluster{} }, wantErr: "500 Internal Server Error"},
 		{name: "502 html", status: 502, body: "<html>\r\n<head><title>502 Bad Gateway</title></head><body>x</body></html>", into: func() any { return &Cluster{} }, wantErr: `502 Bad Gateway: an HTML error page titled "502 Bad Gateway"`},

@@ -39,21 +39,23 @@ const (
 type Cluster struct {
 	metav1.TypeMeta `json:",inline"`
 
-	Name            string        `json:"name"`
-	Namespace       string        `json:"namespace,omitempty"`
-	Label           string        `json:"label,omitempty"`
-	Description     string        `json:"description,omitempty"`
-	K8sVersion      string        `json:"k8sVersion,omitempty"`
-	NetworkCNI      string        `json:"networkCni,omitempty"`
-	Etcd            string        `json:"etcd,omitempty"`
-	Loadbalancer    string        `json:"loadbalancer,omitempty"`
-	InstallMonAgent string        `json:"installMonAgent,omitempty"`
-	MCIS            string        `json:"mcis,omitempty"`
-	CPGroup         string        `json:"cpGroup,omitempty"`
-	CPLeader        string        `json:"cpLeader,omitempty"`
-	CreatedTime     string        `json:"createdTime,omitempty"`
-	Status          ClusterStatus `json:"status,omitzero"`
-	Nodes           []Node        `json:"nodes,omitempty"`
+	Name            string `json:"name"`
+	Namespace       string `json:"namespace,omitempty"`
+	Label           string `json:"label,omitempty"`
+	Description     string `json:"description,omitempty"`
+	K8sVersion      string `json:"k8sVersion,omitempty"`
+	NetworkCNI      string `json:"networkCni,omitempty"`
+	Etcd            string `json:"etcd,omitempty"`
+	Loadbalancer    string `json:"loadbalancer,omitempty"`
+	InstallMonAgent string `json:"installMonAgent,omitempty"`
+	MCIS            string `json:"mcis,omitempty"`
+	CPGroup         string `json:"cpGroup,omitempty"`
+	CPLeader        string `json:"cpLeader,omitempty"`
+	CreatedTime     string `json:"createdTime,omitempty"`
+	// ServiceType is multi (several clouds) or single (v0.7.2 and later).
+	ServiceType string        `json:"serviceType,omitempty"`
+	Status      ClusterStatus `json:"status,omitzero"`
+	Nodes       []Node        `json:"nodes,omitempty"`
 	// ClusterConfig is the cluster's admin kubeconfig: a credential.
 	ClusterConfig string `json:"clusterConfig,omitempty"`
 }
@@ -83,6 +85,7 @@ type Node struct {
 	RegionLabel string `json:"regionLabel,omitempty"`
 	ZoneLabel   string `json:"zoneLabel,omitempty"`
 	PublicIP    string `json:"publicIp,omitempty"`
+	PrivateIP   string `json:"privateIp,omitempty"`
 	CreatedTime string `json:"createdTime,omitempty"`
 	// Credential is the node's SSH private key: never print it (see Redact).
 	Credential string `json:"credential,omitempty"`

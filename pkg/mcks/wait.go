@@ -114,6 +114,13 @@ func (c *Client) Create(ctx context.Context, req *ClusterReq, opts CreateOptions
 	case err != nil && !done:
 		return nil, &StillProvisioningError{Name: body.Name, Last: last, Err: err}
 	case err != nil:
+		// The server answers a failed create with the reason's message only;
+		// its record shows the phase it ended in.
+		if opts.Progress != nil {
+			if cl, getErr := c.GetCluster(ctx, body.Name); getErr == nil {
+				report(cl)
+			}
+		}
 		return nil, err
 	case done:
 		report(created)

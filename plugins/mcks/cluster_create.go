@@ -3,6 +3,7 @@ package mcks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -233,6 +234,12 @@ func (o *ClusterCreateOptions) Run(ctx context.Context) error {
 	res, err := o.client.Create(ctx, &o.req, opts)
 	if mcks.IsStillProvisioning(err) {
 		return stoppedEarly(ctx, fmt.Errorf("%v; the MCKS server carries on: follow it with kubectl mcks cluster get %s", err, o.req.Name))
+	}
+	var exists *mcks.AlreadyExistsError
+	if errors.As(err, &exists) && exists.Phase == mcks.PhaseFailed {
+		// The server would replace a failed cluster; a poll could not tell
+		// the old record from the new one, so the user deletes it first.
+		return fmt.Errorf("%v: delete it first (kubectl mcks cluster delete %s), then create it again", err, exists.Name)
 	}
 	if err != nil {
 		return err

@@ -153,6 +153,9 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return notFoundError("cluster", o.name, o.client, err)
 	}
+	if c.ClusterConfig == "" && c.Status.Phase == mcks.PhaseFailed {
+		return fmt.Errorf("cluster %q has no kubeconfig: its provisioning failed (%s: %s)", o.name, orNone(mcks.Clean(c.Status.Reason)), orNone(mcks.Clean(c.Status.Message)))
+	}
 	if c.ClusterConfig == "" {
 		return fmt.Errorf("cluster %q has no kubeconfig yet (phase %s): MCKS writes it when provisioning ends", o.name, orNone(c.Status.Phase))
 	}

@@ -27,7 +27,7 @@ type apiFlags struct {
 func addAPIFlags(cmd *cobra.Command, root *cli.Root) *apiFlags {
 	f := &apiFlags{root: root}
 	flags := cmd.PersistentFlags()
-	flags.StringVar(&f.server, "mcks-server", mcks.DefaultServer, "Root URL of the MCKS REST API (default from $"+mcks.ServerEnv+" when set)")
+	flags.StringVar(&f.server, "mcks-server", mcks.DefaultServer, "Root URL of the MCKS REST API: http://HOST:1470/mcks up to MCKS v0.7.1.1, http://HOST:1470/ladybug from v0.7.2 (default from $"+mcks.ServerEnv+" when set)")
 	flags.StringVar(&f.namespace, "mcks-namespace", mcks.DefaultNamespace, "MCKS namespace that holds the clusters (not a Kubernetes namespace)")
 	return f
 }
@@ -92,10 +92,17 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 
 // notFoundError rewords a missing MCKS object in the namespace's terms.
 func notFoundError(kind, name string, c *mcks.Client, err error) error {
-	if mcks.IsNotFound(err) {
-		return fmt.Errorf("%s %q not found in MCKS namespace %q at %s", kind, name, c.Namespace(), c.Server())
+	if !mcks.IsNotFound(err) {
+		return err
 	}
-	return err
+	msg := fmt.Sprintf("%s %q not found in MCKS namespace %q at %s", kind, name, c.Namespace(), c.Server())
+	// The server answers every failed read of a cluster or node with 404,
+	// Tumblebug out of reach included: keep a reason that is not "not found".
+	var api *mcks.APIError
+	if errors.As(err, &api) && api.Message != "" && !strings.Contains(strings.ToLower(api.Message), "found") {
+		msg += " (the server says: " + api.Message + ")"
+	}
+	return errors.New(msg)
 }
 
 // stoppedEarly is a wait that ended before the MCKS server did: --timeout,

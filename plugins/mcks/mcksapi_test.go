@@ -205,6 +205,10 @@ func TestClusterDeleteQuirkAndNodes(t *testing.T) {
 	if r := run(t, "node", "remove", "--cluster", "c1", added); r.code != 0 || r.stdout != "node/"+added+" removed\n" {
 		t.Errorf("node remove: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	// The server lists a missing cluster's nodes as none: the command says the cluster is missing.
+	if r := run(t, "node", "list", "--cluster", "ghost"); r.code != 1 || !strings.Contains(r.stderr, `cluster "ghost" not found in MCKS namespace "default"`) {
+		t.Errorf("node list of a missing cluster: exit %d %q", r.code, r.stderr)
+	}
 	if r := run(t, "node", "list"); r.code != 2 || !strings.Contains(r.stderr, "--cluster is required") {
 		t.Errorf("node list without --cluster: exit %d %q", r.code, r.stderr)
 	}

@@ -104,6 +104,12 @@ func (o *NodeGetOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The server lists a missing cluster's nodes as none (HTTP 200).
+		if len(list.Items) == 0 {
+			if _, err := o.client.GetCluster(ctx, o.flags.cluster); err != nil {
+				return notFoundError("cluster", o.flags.cluster, o.client, err)
+			}
+		}
 		nodes = list.Items
 	}
 	for _, name := range o.names {

@@ -1,7 +1,9 @@
 // Package mckstest is an in-memory MCKS REST server for tests: the swagger
-// contract (v0.7.1.1), the real server's quirks, and the bad answers a real
-// deployment gives (HTML error pages, 500s, truncated JSON, missing fields,
-// silence), switchable per request.
+// contract (v0.7.1.1) as the real server v0.7.2 answers it (checked by
+// test/e2e/mcks_real_test.go against that server: its REST root, messages,
+// records of failed clusters), and the bad answers a real deployment gives
+// (HTML error pages, 500s, truncated JSON, missing fields, silence),
+// switchable per request.
 package mckstest
 
 import (
@@ -39,8 +41,9 @@ const (
 	FaultCloseConn         // closes the connection without an answer
 )
 
-// BasePath is the REST root, as in the swagger's basePath.
-const BasePath = "/mcks"
+// BasePath is the REST root of the real server v0.7.2 (the swagger of
+// v0.7.1.1 says /mcks).
+const BasePath = "/ladybug"
 
 // Request is one call the server received.
 type Request struct {
@@ -100,10 +103,10 @@ func New(t testing.TB) *Server {
 	return s
 }
 
-// URL is the REST root to give the client (…/mcks).
+// URL is the REST root to give the client (…/ladybug).
 func (s *Server) URL() string { return s.Server.URL + BasePath }
 
-// SetFault makes requests METHOD PATH (PATH without /mcks, e.g.
+// SetFault makes requests METHOD PATH (PATH without the root, e.g.
 // "/ns/default/clusters") answer with f; FaultNone restores the real answer.
 func (s *Server) SetFault(method, path string, f Fault) {
 	s.mu.Lock()
@@ -155,6 +158,8 @@ func (s *Server) AddCluster(ns string, req mcks.ClusterReq) *mcks.Cluster {
 		}
 	}
 	c.Status = mcks.ClusterStatus{Phase: mcks.PhaseProvisioned}
+	c.MCIS = c.Name
+	c.CreatedTime = time.Now().UTC().Format(time.RFC3339)
 	c.ClusterConfig = s.kubeconfig(c)
 	return c.DeepCopyObject().(*mcks.Cluster)
 }
@@ -182,7 +187,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
 	case path == "/healthy" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, "cloud-barista cb-mcks is alived")
+		// Plain text, as echo's c.String sends it.
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		fmt.Fprint(w, "cb-barista cb-ladybug")
 	case len(parts) == 4 && parts[0] == "mcir" && parts[1] == "connections" && parts[3] == "specs" && r.Method == http.MethodGet:
 		s.listSpecs(w, r, parts[2])
 	case len(parts) == 3 && parts[0] == "ns" && parts[2] == "clusters":
@@ -259,7 +266,7 @@ func (s *Server) deleteCluster(w http.ResponseWriter, ns, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.clusters[ns][name] == nil {
-		status(w, http.StatusOK, http.StatusNotFound, fmt.Sprintf("Could not be found a cluster '%s'. (namespace=%s)", name, ns))
+		status(w, http.StatusOK, http.StatusNotFound, fmt.Sprintf("Could not be found cluster '%s'. (namespace=%s)", name, ns))
 		return
 	}
 	delete(s.clusters[ns], name)
@@ -272,37 +279,40 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, ns string
 		status(w, http.StatusBadRequest, http.StatusBadRequest, "code=400, message=Syntax error: "+err.Error())
 		return
 	}
-	// The quirks of the real server: its defaulting works on a copy of the
-	// request, so etcd and networkCni must be sent.
+	// The real server's checks, in its order and words. Its defaulting
+	// of etcd is broken (it tests the load balancer), so etcd must be sent.
 	k := req.Config.Kubernetes
 	switch {
+	case len(req.ControlPlane) == 0:
+		status(w, http.StatusBadRequest, http.StatusBadRequest, "Control plane node must be at least one")
+		return
+	case len(req.ControlPlane) > 1:
+		status(w, http.StatusBadRequest, http.StatusBadRequest, "Only one control plane node is supported")
+		return
+	case len(req.Worker) == 0:
+		status(w, http.StatusBadRequest, http.StatusBadRequest, "Worker node must be at least one")
+		return
+	case k.NetworkCNI != "" && k.NetworkCNI != mcks.CNIKilo && k.NetworkCNI != mcks.CNICanal:
+		status(w, http.StatusBadRequest, http.StatusBadRequest, "Network-cni allows only canal or kilo in Multi-Cloud type")
+		return
 	case k.Etcd != mcks.EtcdLocal && k.Etcd != mcks.EtcdExternal:
 		status(w, http.StatusBadRequest, http.StatusBadRequest, "etcd allows only local or external")
 		return
-	case k.NetworkCNI != mcks.CNIKilo && k.NetworkCNI != mcks.CNICanal:
-		status(w, http.StatusBadRequest, http.StatusBadRequest, "network cni allows only kilo or canal")
-		return
-	case len(req.ControlPlane) == 0:
-		status(w, http.StatusBadRequest, http.StatusBadRequest, "control plane node must be at least one")
-		return
-	case len(req.ControlPlane) > 1:
-		status(w, http.StatusBadRequest, http.StatusBadRequest, "only one control plane node is supported")
-		return
-	case len(req.Worker) == 0:
-		status(w, http.StatusBadRequest, http.StatusBadRequest, "worker node must be at least one")
+	case k.Etcd == mcks.EtcdExternal && req.ControlPlane[0].Count != 3 && req.ControlPlane[0].Count != 5 && req.ControlPlane[0].Count != 7:
+		status(w, http.StatusBadRequest, http.StatusBadRequest, "External etcd must have 3,5,7 controlPlane count")
 		return
 	case req.Name == "":
-		status(w, http.StatusBadRequest, http.StatusBadRequest, "cluster name is empty")
+		status(w, http.StatusBadRequest, http.StatusBadRequest, "Cluster name is empty")
 		return
 	}
 	s.mu.Lock()
 	if s.clusters[ns][req.Name] != nil {
 		s.mu.Unlock()
-		status(w, http.StatusInternalServerError, http.StatusInternalServerError, fmt.Sprintf("cluster '%s' already exists", req.Name))
+		status(w, http.StatusInternalServerError, http.StatusInternalServerError, fmt.Sprintf("The cluster '%s' already exists. (namespace=%s)", req.Name, ns))
 		return
 	}
 	c := s.newCluster(ns, req)
-	c.Status = mcks.ClusterStatus{Phase: mcks.PhasePending}
+	c.Status = mcks.ClusterStatus{Phase: mcks.PhaseProvisioning}
 	fail := s.FailProvisioning[req.Name]
 	s.mu.Unlock()
 
@@ -338,9 +348,9 @@ func (s *Server) provision(ns string, req mcks.ClusterReq, fail bool, done chan<
 		change(c)
 		return true
 	}
-	if !step(func(c *mcks.Cluster) {
-		c.Status = mcks.ClusterStatus{Phase: mcks.PhaseProvisioning, Reason: "ProvisioningMachines"}
-	}) {
+	// The real server records the cluster as Provisioning, with no reason,
+	// and its MCIS once Tumblebug has made it.
+	if !step(func(c *mcks.Cluster) { c.MCIS = c.Name }) {
 		return
 	}
 	for _, role := range []struct {
@@ -358,9 +368,11 @@ func (s *Server) provision(ns string, req mcks.ClusterReq, fail bool, done chan<
 	var result *mcks.Cluster
 	if !step(func(c *mcks.Cluster) {
 		if fail {
-			c.Status = mcks.ClusterStatus{Phase: mcks.PhaseFailed, Reason: "SetupBoostrapFailed", Message: "failed to bootstrap the control plane"}
+			c.Status = mcks.ClusterStatus{Phase: mcks.PhaseFailed, Reason: "SetupBoostrapFailedReason", Message: "Bootstrap failed. (cause='ssh: handshake failed')"}
 		} else {
+			// createdTime is set only here: a failed cluster has none.
 			c.Status = mcks.ClusterStatus{Phase: mcks.PhaseProvisioned}
+			c.CreatedTime = time.Now().UTC().Format(time.RFC3339)
 			c.ClusterConfig = s.kubeconfig(c)
 		}
 		result = c.DeepCopyObject().(*mcks.Cluster)
@@ -373,12 +385,11 @@ func (s *Server) provision(ns string, req mcks.ClusterReq, fail bool, done chan<
 func (s *Server) listNodes(w http.ResponseWriter, ns, cluster string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.clusters[ns][cluster]
-	if c == nil {
-		status(w, http.StatusBadRequest, http.StatusBadRequest, fmt.Sprintf("Could not be found a cluster '%s' (namespace=%s)", cluster, ns))
-		return
+	// The real server lists a missing cluster's nodes as none.
+	list := mcks.NodeList{Items: []mcks.Node{}}
+	if c := s.clusters[ns][cluster]; c != nil {
+		list.Items = append(list.Items, c.Nodes...)
 	}
-	list := mcks.NodeList{Items: append([]mcks.Node{}, c.Nodes...)}
 	list.Kind = mcks.KindNodeList
 	writeJSON(w, http.StatusOK, list)
 }
@@ -404,15 +415,24 @@ func (s *Server) addNodes(w http.ResponseWriter, r *http.Request, ns, cluster st
 		status(w, http.StatusBadRequest, http.StatusBadRequest, "code=400, message=Syntax error: "+err.Error())
 		return
 	}
-	if len(req.Worker)+len(req.ControlPlane) == 0 {
-		status(w, http.StatusBadRequest, http.StatusBadRequest, "worker node must be at least one")
+	if len(req.ControlPlane) > 0 {
+		status(w, http.StatusBadRequest, http.StatusBadRequest, "Control plane node is not supported")
+		return
+	}
+	if len(req.Worker) == 0 {
+		status(w, http.StatusBadRequest, http.StatusBadRequest, "Worker node must be at least one")
 		return
 	}
 	s.mu.Lock()
 	c := s.clusters[ns][cluster]
-	if c == nil || c.Status.Phase != mcks.PhaseProvisioned {
+	switch {
+	case c == nil:
 		s.mu.Unlock()
-		status(w, http.StatusInternalServerError, http.StatusInternalServerError, fmt.Sprintf("cluster '%s' is not provisioned or does not exist", cluster))
+		status(w, http.StatusInternalServerError, http.StatusInternalServerError, fmt.Sprintf("Could not be found a cluster '%s'. (namespace=%s)", cluster, ns))
+		return
+	case c.Status.Phase != mcks.PhaseProvisioned:
+		s.mu.Unlock()
+		status(w, http.StatusInternalServerError, http.StatusInternalServerError, fmt.Sprintf("Unable to add a node. status is '%s'.", c.Status.Phase))
 		return
 	}
 	s.mu.Unlock()
@@ -450,14 +470,18 @@ func (s *Server) removeNode(w http.ResponseWriter, ns, cluster, node string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.clusters[ns][cluster]
-	if c == nil {
-		status(w, http.StatusInternalServerError, http.StatusInternalServerError, fmt.Sprintf("Could not be found a cluster '%s'", cluster))
+	switch {
+	case c == nil:
+		status(w, http.StatusInternalServerError, http.StatusInternalServerError, fmt.Sprintf("Could not be found a cluster. (namespace=%s, cluster=%s)", ns, cluster))
+		return
+	case c.Status.Phase != mcks.PhaseProvisioned:
+		status(w, http.StatusInternalServerError, http.StatusInternalServerError, fmt.Sprintf("Unable to remove a node. status is '%s'.", c.Status.Phase))
 		return
 	}
 	for i, n := range c.Nodes {
 		if n.Name == node {
 			if n.Role == mcks.RoleControlPlane {
-				status(w, http.StatusInternalServerError, http.StatusInternalServerError, "control-plane node can not be removed")
+				status(w, http.StatusInternalServerError, http.StatusInternalServerError, "Could not be delete a control-plane leader node.")
 				return
 			}
 			c.Nodes = append(c.Nodes[:i], c.Nodes[i+1:]...)
@@ -465,7 +489,7 @@ func (s *Server) removeNode(w http.ResponseWriter, ns, cluster, node string) {
 			return
 		}
 	}
-	status(w, http.StatusNotFound, http.StatusNotFound, fmt.Sprintf("Could not be found a node '%s'", node))
+	status(w, http.StatusNotFound, http.StatusNotFound, fmt.Sprintf("Could not be found a node-entity '%s'", node))
 }
 
 func (s *Server) listSpecs(w http.ResponseWriter, r *http.Request, connection string) {
@@ -496,9 +520,9 @@ func (s *Server) newCluster(ns string, req mcks.ClusterReq) *mcks.Cluster {
 	k := req.Config.Kubernetes
 	c := &mcks.Cluster{
 		Name: req.Name, Namespace: ns, Label: req.Label, Description: req.Description,
-		K8sVersion: orDefault(k.Version, "1.23.13"), NetworkCNI: k.NetworkCNI, Etcd: k.Etcd,
-		Loadbalancer: orDefault(k.Loadbalancer, mcks.LBHAProxy), InstallMonAgent: orDefault(req.Config.InstallMonAgent, "yes"),
-		MCIS: req.Name, CreatedTime: time.Now().UTC().Format(time.RFC3339),
+		// The real server stores the version as its apt package's, with "-00".
+		K8sVersion: orDefault(k.Version, "1.23.13") + "-00", NetworkCNI: orDefault(k.NetworkCNI, mcks.CNIKilo), Etcd: k.Etcd,
+		Loadbalancer: orDefault(k.Loadbalancer, mcks.LBHAProxy), InstallMonAgent: orDefault(req.Config.InstallMonAgent, "no"),
 	}
 	c.Kind = mcks.KindCluster
 	if s.clusters[ns] == nil {
@@ -523,7 +547,7 @@ func (s *Server) newNode(cluster, role string, set mcks.NodeSetReq) mcks.Node {
 	name := fmt.Sprintf("%s-%s-%d-%05x", cluster, short, s.nextIP, s.nextIP*7919%0xfffff)
 	n := mcks.Node{
 		Name: name, Role: role, Spec: set.Spec, CSP: csp, CSPLabel: csp, RegionLabel: region,
-		ZoneLabel: region + "a", PublicIP: fmt.Sprintf("203.0.113.%d", s.nextIP%250+1),
+		ZoneLabel: region + "a", PublicIP: fmt.Sprintf("203.0.113.%d", s.nextIP%250+1), PrivateIP: fmt.Sprintf("10.0.0.%d", s.nextIP%250+1),
 		CreatedTime: time.Now().UTC().Format(time.RFC3339), Credential: Credential(name),
 	}
 	n.Kind = mcks.KindNode
