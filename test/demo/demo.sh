@@ -21,7 +21,7 @@ run() {
   "$@"
 }
 # A step whose non-zero exit is the expected answer (check reports FAIL for
-# OpenMCP controllers the sandbox does not run).
+# what the sandbox lacks, such as a member without a MetalLB pool).
 run_reporting() {
   step=$((step + 1))
   printf '%s$ %s%s\n' "$bold" "$*" "$off"
@@ -47,8 +47,16 @@ export PATH=$root/bin:$root/.cache/bin:$PATH
 go run ./test/sandbox/cmd/sandbox down --dir "$dir" >/dev/null 2>&1 || true
 trap cleanup EXIT
 
-say "Start a host (context openmcp) and three members: cluster1, cluster2, and an MCKS cluster"
-eval "$(go run ./test/sandbox/cmd/sandbox up --dir "$dir" --members 3 --kubefed --metallb cluster1 --demo-nodes --mcks cluster3)"
+# OpenMCP's own controllers are built from source that no module proxy serves;
+# without it the demo shows KubeFed's propagation only, and says so.
+openmcp_flag=--openmcp-controllers
+if ! ls .cache/bin/openmcp-scheduler >/dev/null 2>&1; then
+  openmcp_flag=
+  echo "demo: OpenMCP's controllers are not built, so nothing schedules OpenMCP objects: set OPENMCP_SRC to OpenMCP's source (see ../shared/thirdparty/README.md) and run make tools" >&2
+fi
+
+say "Start a host (context openmcp) and three members: cluster1, cluster2, and an MCKS cluster; pods run (kube-scheduler + kwok), OpenMCP's controllers watch the host"
+eval "$(go run ./test/sandbox/cmd/sandbox up --dir "$dir" --members 3 --kubefed --metallb cluster1 --demo-nodes --mcks cluster3 --pods $openmcp_flag)"
 run kubectl config get-contexts
 run kubectl plugin list
 
@@ -59,24 +67,35 @@ run kubectl openmcp join cluster2 --wait
 run kubectl openmcp label cluster2 --region EU --zone DE
 run kubectl openmcp metallb cluster2 --range 10.0.4.241-10.0.4.250
 run kubectl openmcp clusters -o wide
+run kubectl openmcp get openmcpclusters -n openmcp --include-host
 run kubectl openmcp label --list
 run kubectl openmcp metallb --list
 say "An overlapping pool is refused, naming the other cluster"
 run_reporting kubectl openmcp metallb cluster2 --range 10.0.3.245-10.0.3.246
 
-say "Place the guide's OpenMCP samples and a plain nginx Deployment + NodePort Service"
-run kubectl openmcp place -n openmcp -f "$samples/openmcpdeployment/cr.yaml" -f "$samples/openmcpservice/cr.yaml" -f "$samples/openmcpingress/cr.yaml"
-say "The guide's HybridAutoScaler sample is stale (hpaTemplate at the top of spec): place fixes it and says so"
-run kubectl openmcp place -n openmcp -f "$samples/openmcphybridautoscaler/cr.yaml"
-say "OpenMCP's default policies, then change one"
+say "OpenMCP's default policies (the scheduler reads scheduling-policy), then change one"
 run kubectl openmcp place -n openmcp -f "$root/pkg/openmcp/testdata/reference/policy/"
 run kubectl openmcp policy set hpa-minmax-distribution-mode Mode=Equal
 run kubectl openmcp policy get
-run kubectl openmcp place -n openmcp -f test/demo/nginx.yaml --clusters cluster1,cluster2 --replicas 4
-run kubectl openmcp place -n openmcp -f test/demo/nginx.yaml --clusters cluster1,cluster2 --replicas 4
+
+say "Place the guide's OpenMCP samples and a plain nginx Deployment + NodePort Service (4 replicas over the federation)"
+run kubectl openmcp place -n openmcp -f "$samples/openmcpdeployment/cr.yaml" -f "$samples/openmcpservice/cr.yaml" -f "$samples/openmcpingress/cr.yaml"
+say "The guide's HybridAutoScaler sample is stale (hpaTemplate at the top of spec): place fixes it and says so"
+run kubectl openmcp place -n openmcp -f "$samples/openmcphybridautoscaler/cr.yaml"
+run kubectl openmcp place -n openmcp -f test/demo/nginx.yaml --replicas 4
+if [[ -n $openmcp_flag ]]; then
+  say "OpenMCP's scheduler splits the replicas, its deployment and sync controllers write the member Deployments, kwok runs the pods"
+  for i in $(seq 1 120); do
+    kubectl openmcp status odeploy/nginx -n openmcp 2>/dev/null | grep -q '4/4 replicas ready' && break
+    sleep 1
+  done
+  run kubectl openmcp status odeploy/nginx -n openmcp
+  run kubectl openmcp status odeploy/openmcp-deployment -n openmcp
+  run kubectl openmcp get deploy,svc --all-clusters -n openmcp
+fi
 run kubectl openmcp get odeploy,osvc -n openmcp --include-host
 
-say "Without OpenMCP's controllers, KubeFed itself propagates: enable Deployments, place as a FederatedDeployment"
+say "KubeFed can propagate too: enable Deployments, place as a FederatedDeployment"
 run kubectl openmcp enable deployments namespaces
 run kubectl openmcp place -n openmcp -f test/demo/web.yaml --federation kubefed --clusters cluster1,cluster2
 for i in $(seq 1 60); do
@@ -84,8 +103,7 @@ for i in $(seq 1 60); do
   [[ $n -ge 2 ]] && break
   sleep 1
 done
-run kubectl openmcp get deploy,svc,hpa --all-clusters -n openmcp
-run kubectl openmcp status odeploy/openmcp-deployment -n openmcp
+run kubectl openmcp get deploy web --all-clusters -n openmcp
 run_reporting kubectl openmcp check
 
 say "MCKS: one cluster, nodes from three clouds"

@@ -42,7 +42,7 @@ func openmcpFederation(t *testing.T) *sandbox.Federation {
 		}
 	}
 	for _, j := range [][]string{{"cluster1", "AS", "KR"}, {"cluster2", "EU", "DE"}} {
-		res := fed.OpenMCP(t, "join", j[0], "--region", j[1], "--zone", j[2], "--wait", "60s")
+		res := fed.OpenMCP(t, "join", j[0], "--region", j[1], "--zone", j[2], "--wait=60s")
 		if res.Code != 0 {
 			t.Fatalf("join %s: exit %d: %s", j[0], res.Code, res.Stderr)
 		}

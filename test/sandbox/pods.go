@@ -42,6 +42,8 @@ func (f *Federation) startPodRuntime(ctx context.Context, c *Cluster) error {
 		"--config=" + stages,
 		"--server-address=" + c.KwokAddress,
 		"--node-ip=127.0.0.1",
+		// kwok renews each node's lease, as a kubelet does, only when told how long.
+		"--node-lease-duration-seconds=40",
 	}, f.opts.Detached)
 	return err
 }

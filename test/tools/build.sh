@@ -113,7 +113,7 @@ cat "$metallb_dir"/config/crd/bases/*.yaml > "$data/metallb-crds.yaml"
 # kwok carries no stages of its own: nodes turn Ready and keep a lease, pods run.
 kwok_dir=$(moddir kwok sigs.k8s.io/kwok)
 for f in "$kwok_dir"/kustomize/stage/node/fast/node-initialize.yaml \
-  "$kwok_dir"/kustomize/stage/node/heartbeat-with-lease/*.yaml \
+  "$kwok_dir"/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
   "$kwok_dir"/kustomize/stage/pod/fast/pod-*.yaml; do
   echo "---"; cat "$f"
 done > "$data/kwok-stages.yaml"
