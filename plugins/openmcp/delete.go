@@ -147,7 +147,7 @@ func (o *DeleteOptions) Validate() error {
 		return cli.Usagef("invalid --federation %q: allowed values are openmcp, kubefed", o.Federation)
 	}
 	if o.Output != "" && o.Output != "name" {
-		return cli.Usagef("invalid --output %q: delete prints only names: allowed values are name, or none", o.Output)
+		return cli.Usagef("invalid --output %q: delete prints only names: the allowed value is name", o.Output)
 	}
 	if o.Timeout <= 0 {
 		return cli.Usagef("invalid --timeout %s: must be more than 0 (it bounds --wait)", o.Timeout)
@@ -214,10 +214,9 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("no objects in %s", strings.Join(o.Filenames, ", "))
 	}
 	opts := openmcp.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace}
-	targets, missing, warnings, err := o.targets(ctx, docs, opts)
-	for _, w := range warnings {
-		cli.Warnf(o.ErrOut, "%s", w)
-	}
+	// The conversion's warnings are about what place writes (a stale layout
+	// fixed, a version KubeFed changes): nothing of it is written here.
+	targets, missing, _, err := o.targets(ctx, docs, opts)
 	if err != nil {
 		return err
 	}
