@@ -8,6 +8,6 @@ func addCommands(root *cli.Root) {
 	root.AddCommands(cli.GroupFederation, NewCmdJoin(root), NewCmdUnjoin(root), NewCmdClusters(root))
 	root.AddCommands(cli.GroupFederation, NewCmdLabel(root), NewCmdMetalLB(root))
 	root.AddCommands(cli.GroupResources, NewCmdGet(root), NewCmdStatus(root))
-	root.AddCommands(cli.GroupResources, NewCmdPlace(root), NewCmdEnable(root), NewCmdDisable(root), NewCmdPolicy(root))
+	root.AddCommands(cli.GroupResources, NewCmdPlace(root), NewCmdDelete(root), NewCmdEnable(root), NewCmdDisable(root), NewCmdPolicy(root))
 	root.AddCommands(cli.GroupTrouble, NewCmdCheck(root))
 }

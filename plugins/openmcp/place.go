@@ -106,7 +106,10 @@ printed.`,
   kubectl openmcp place -f nginx.yaml --federation kubefed
 
   # From standard input
-  kubectl create deployment web --image nginx --dry-run=client -o yaml | kubectl openmcp place -f -`,
+  kubectl create deployment web --image nginx --dry-run=client -o yaml | kubectl openmcp place -f -
+
+  # Remove what place wrote from the same file
+  kubectl openmcp delete -f nginx.yaml`,
 		Args: cli.NoArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(root, cmd, args); err != nil {
@@ -232,7 +235,7 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	var items []openmcp.Item
 	var warnings []string
 	if o.Federation == federationOpenMCP {
-		items, warnings, err = o.openMCPItems(docs, opts)
+		items, warnings, err = openMCPItems(docs, opts)
 	} else {
 		if membersErr != nil {
 			return membersErr
@@ -271,8 +274,9 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	return err
 }
 
-// openMCPItems converts every document to its OpenMCP object.
-func (o *PlaceOptions) openMCPItems(docs []openmcp.Document, opts openmcp.Options) ([]openmcp.Item, []string, error) {
+// openMCPItems converts every document to its OpenMCP object; delete uses
+// it too, so it removes exactly what place wrote.
+func openMCPItems(docs []openmcp.Document, opts openmcp.Options) ([]openmcp.Item, []string, error) {
 	convs, warnings, err := openmcp.ConvertAll(docs, opts, openmcp.ToOpenMCP)
 	if err != nil {
 		return nil, warnings, err
@@ -288,70 +292,36 @@ func (o *PlaceOptions) openMCPItems(docs []openmcp.Document, opts openmcp.Option
 // kubeFedItems builds the Federated<Kind> objects, plus a FederatedNamespace
 // for each namespace that has none yet.
 func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document, opts openmcp.Options, members []fleet.Member) ([]openmcp.Item, []string, error) {
-	plainOpts := opts
-	plainOpts.Placement = openmcp.Placement{}
-	convs, warnings, err := openmcp.ConvertAll(docs, plainOpts, openmcp.ToPlain)
-	if err != nil {
-		return nil, warnings, err
-	}
-	scope, err := federation.KubeFedScope(ctx, o.host.Cluster, o.host.Namespace)
-	if err != nil {
-		return nil, warnings, err
-	}
-	ftcs, err := kubefedtypes.ListTypeConfigs(ctx, o.host.Cluster.Dynamic, o.host.Namespace)
-	if err != nil {
-		return nil, warnings, err
-	}
 	fedMembers := make([]kubefedtypes.Member, len(members))
 	for i, m := range members {
 		fedMembers[i] = kubefedtypes.Member{Name: m.Name, Labels: m.Cluster.Labels}
 	}
-
-	var errs []error
-	var items []openmcp.Item
-	namespaces := map[string]string{} // namespace -> first document in it
-	for _, c := range convs {
-		obj := c.Object
-		gvk := obj.GroupVersionKind()
-		ftc, ok := kubefedtypes.FindTypeConfig(ftcs, gvk.GroupKind())
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: %s %s: KubeFed has no FederatedTypeConfig for %s in %s: run '%s' first",
-				c.Doc.Where(), gvk.Kind, obj.GetName(), qualifiedKind(gvk.GroupKind()), o.host.Namespace, kubefedtypes.EnableHint(gvk.GroupKind(), pluralFor(gvk.Kind))))
-			continue
-		}
-		if v := ftc.Spec.TargetType.Version; v != gvk.Version {
-			warnings = append(warnings, fmt.Sprintf("%s: %s is written as %s/%s by KubeFed (its FederatedTypeConfig's version), not %s",
-				c.Doc.Where(), gvk.Kind, gvk.Group, v, gvk.GroupVersion()))
-		}
-		fed, err := kubefedtypes.Federate(obj, ftc, o.fedPlacement(c.Placement), fedMembers)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", c.Doc.Where(), err))
-			continue
-		}
-		ft := ftc.Spec.FederatedType
-		items = append(items, openmcp.Item{Where: c.Doc.Where(), GVR: schema.GroupVersionResource{Group: ft.Group, Version: ft.Version, Resource: ft.PluralName}, Object: fed})
-		if ns := obj.GetNamespace(); ns != "" && ftc.Spec.TargetType.Scope != "Cluster" {
-			if _, seen := namespaces[ns]; !seen {
-				namespaces[ns] = c.Doc.Where()
-			}
-		}
+	fc, err := federatedObjects(ctx, o.host, docs, opts, o.fedPlacement, fedMembers)
+	if err != nil {
+		return nil, fc.warnings, err
 	}
-	if len(errs) > 0 {
-		return nil, warnings, errors.Join(errs...)
+	items := make([]openmcp.Item, len(fc.items))
+	for i, it := range fc.items {
+		items[i] = it.Item
 	}
-	if scope != "Cluster" || len(namespaces) == 0 {
+	warnings := fc.warnings
+	scope, err := federation.KubeFedScope(ctx, o.host.Cluster, o.host.Namespace)
+	if err != nil {
+		return nil, warnings, err
+	}
+	if scope != "Cluster" || len(fc.namespaces) == 0 {
 		return items, warnings, nil
 	}
 	// KubeFed deployed cluster-wide propagates a namespaced object only where
 	// its FederatedNamespace is placed.
-	nsFTC, ok := kubefedtypes.FindTypeConfig(ftcs, schema.GroupKind{Kind: "Namespace"})
+	nsFTC, ok := kubefedtypes.FindTypeConfig(fc.ftcs, schema.GroupKind{Kind: "Namespace"})
 	if !ok {
 		return nil, warnings, fmt.Errorf("KubeFed propagates namespaced objects only into namespaces it federates, and namespaces are not enabled: run 'kubectl openmcp enable namespaces' first")
 	}
 	ft := nsFTC.Spec.FederatedType
 	nsGVR := schema.GroupVersionResource{Group: ft.Group, Version: ft.Version, Resource: ft.PluralName}
-	names := make([]string, 0, len(namespaces))
-	for ns := range namespaces {
+	names := make([]string, 0, len(fc.namespaces))
+	for ns := range fc.namespaces {
 		names = append(names, ns)
 	}
 	sort.Strings(names)
@@ -364,9 +334,103 @@ func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document
 		case !apierrors.IsNotFound(err):
 			return nil, warnings, fmt.Errorf("cannot read FederatedNamespace %s: %w", ns, err)
 		}
-		nsItems = append(nsItems, openmcp.Item{Where: namespaces[ns] + " (its namespace)", GVR: nsGVR, Object: kubefedtypes.FederatedNamespace(ns, nsFTC)})
+		nsItems = append(nsItems, openmcp.Item{Where: fc.namespaces[ns] + " (its namespace)", GVR: nsGVR, Object: kubefedtypes.FederatedNamespace(ns, nsFTC)})
 	}
 	return append(nsItems, items...), warnings, nil
+}
+
+// fedItem is a Federated<Kind> object and the object KubeFed makes of it in
+// each member it is placed in.
+type fedItem struct {
+	openmcp.Item
+	Target schema.GroupVersionResource // the member object's resource
+	Plain  *unstructured.Unstructured  // the member object (name, namespace)
+}
+
+// fedConversion is what federatedObjects makes of the documents.
+type fedConversion struct {
+	items []fedItem
+	// namespaces holds the namespaces the objects live in that no Namespace
+	// document of the user's names, each with the first document in it: place
+	// may have to federate them, delete never removes them.
+	namespaces map[string]string
+	ftcs       []fedv1b1.FederatedTypeConfig
+	warnings   []string
+}
+
+// noTypeConfigError is a document whose kind KubeFed does not federate.
+type noTypeConfigError struct {
+	where, name, hostNamespace string
+	gk                         schema.GroupKind
+}
+
+func (e *noTypeConfigError) Error() string {
+	return fmt.Sprintf("%s: %s %s: KubeFed has no FederatedTypeConfig for %s in %s: run '%s' first",
+		e.where, e.gk.Kind, e.name, qualifiedKind(e.gk), e.hostNamespace, kubefedtypes.EnableHint(e.gk, pluralFor(e.gk.Kind)))
+}
+
+// federatedObjects converts every document to the Federated<Kind> object of
+// its FederatedTypeConfig, for place (which writes them) and delete (which
+// removes them). placement turns what an unwrapped OpenMCP object asked for
+// into KubeFed placement. The error joins one error per bad document; kinds
+// KubeFed does not federate are *noTypeConfigError.
+func federatedObjects(ctx context.Context, host *hostTarget, docs []openmcp.Document, opts openmcp.Options, placement func(openmcp.Placement) kubefedtypes.Placement, members []kubefedtypes.Member) (fedConversion, error) {
+	var fc fedConversion
+	plainOpts := opts
+	plainOpts.Placement = openmcp.Placement{}
+	convs, warnings, err := openmcp.ConvertAll(docs, plainOpts, openmcp.ToPlain)
+	fc.warnings = warnings
+	if err != nil {
+		return fc, err
+	}
+	if fc.ftcs, err = kubefedtypes.ListTypeConfigs(ctx, host.Cluster.Dynamic, host.Namespace); err != nil {
+		return fc, err
+	}
+	var errs []error
+	fc.namespaces = map[string]string{}
+	named := map[string]bool{} // namespaces of the user's Namespace documents
+	for _, c := range convs {
+		obj := c.Object
+		gvk := obj.GroupVersionKind()
+		if gvk.Group == "" && gvk.Kind == "Namespace" {
+			// KubeFed reads a FederatedNamespace only in the namespace it
+			// names; ToPlain gave it the default namespace of the documents.
+			obj.SetNamespace(obj.GetName())
+			named[obj.GetName()] = true
+		}
+		ftc, ok := kubefedtypes.FindTypeConfig(fc.ftcs, gvk.GroupKind())
+		if !ok {
+			errs = append(errs, &noTypeConfigError{where: c.Doc.Where(), name: obj.GetName(), hostNamespace: host.Namespace, gk: gvk.GroupKind()})
+			continue
+		}
+		if v := ftc.Spec.TargetType.Version; v != gvk.Version {
+			fc.warnings = append(fc.warnings, fmt.Sprintf("%s: %s is written as %s/%s by KubeFed (its FederatedTypeConfig's version), not %s",
+				c.Doc.Where(), gvk.Kind, gvk.Group, v, gvk.GroupVersion()))
+		}
+		fed, err := kubefedtypes.Federate(obj, ftc, placement(c.Placement), members)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.Doc.Where(), err))
+			continue
+		}
+		ft, tt := ftc.Spec.FederatedType, ftc.Spec.TargetType
+		fc.items = append(fc.items, fedItem{
+			Item:   openmcp.Item{Where: c.Doc.Where(), GVR: schema.GroupVersionResource{Group: ft.Group, Version: ft.Version, Resource: ft.PluralName}, Object: fed},
+			Target: schema.GroupVersionResource{Group: tt.Group, Version: tt.Version, Resource: tt.PluralName},
+			Plain:  obj,
+		})
+		if ns := obj.GetNamespace(); ns != "" && tt.Scope != "Cluster" {
+			if _, seen := fc.namespaces[ns]; !seen {
+				fc.namespaces[ns] = c.Doc.Where()
+			}
+		}
+	}
+	for ns := range named {
+		delete(fc.namespaces, ns)
+	}
+	if len(errs) > 0 {
+		return fc, errors.Join(errs...)
+	}
+	return fc, nil
 }
 
 // fedPlacement merges the command line with what an unwrapped OpenMCP
