@@ -57,6 +57,11 @@ func TestGetterMakesTheConfigForMakes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Both guarded (Guard); funcs compare only to nil.
+		if got.WrapTransport == nil || want.WrapTransport == nil {
+			t.Errorf("context %s: a config without Guard's transport", ctx)
+		}
+		got.WrapTransport, want.WrapTransport = nil, nil
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("context %s: Getter config\n%#v\nFor config\n%#v", ctx, got, want)
 		}

@@ -2,7 +2,6 @@ package openmcp
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +12,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // UnjoinOptions are the options of `kubectl openmcp unjoin`.
@@ -118,7 +118,7 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 			failed = true
 			continue
 		}
-		fmt.Fprintf(o.Out, "cluster/%s unjoined (%d objects deleted)%s\n", r.Cluster, len(r.Value.Steps), suffix)
+		termsafe.Fprintf(o.Out, "cluster/%s unjoined (%d objects deleted)%s\n", r.Cluster, len(r.Value.Steps), suffix)
 	}
 	if ctx.Err() != nil {
 		return cli.Interruptedf("unjoin stopped; see above for each cluster")
