@@ -401,7 +401,7 @@ func countInfos(rs []fleet.Result[clusterAnswer]) int {
 func warnCluster(w io.Writer, cluster string, err error, timeout time.Duration) {
 	var answer *fleet.AnswerError
 	switch {
-	case errors.As(err, &answer):
+	case asAnswer(err, &answer):
 		// Without client-go's wrapping ("Get URL: ...", "Please retry").
 		cli.Warnf(w, "cluster %s: %s", cluster, answer.Msg)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -409,6 +409,17 @@ func warnCluster(w io.Writer, cluster string, err error, timeout time.Duration) 
 	default:
 		cli.Warnf(w, "cluster %s: %s", cluster, cli.Brief(err.Error(), maxClusterMessage))
 	}
+}
+
+// asAnswer is errors.As for a fleet.AnswerError, also inside the
+// aggregates of the resource builder (which errors.As does not open).
+func asAnswer(err error, answer **fleet.AnswerError) bool {
+	for _, e := range flatten(err) {
+		if errors.As(e, answer) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxClusterMessage bounds what one cluster's warning quotes of its error.
