@@ -456,3 +456,43 @@ func TestHostileTextIsShownNotObeyed(t *testing.T) {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// get reads each member's list in pages of --chunk-size rows, as kubectl
+// get does, so one member's long list never comes as one answer.
+func TestGetReadsListsInChunks(t *testing.T) {
+	fed := newFakeFederation(t)
+	var mu sync.Mutex
+	var limits []string
+	fed.c2.handle(podsPath, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		mu.Lock()
+		limits = append(limits, q.Get("limit"))
+		mu.Unlock()
+		page := 0
+		fmt.Sscan(q.Get("continue"), &page)
+		tbl := podTable(fmt.Sprintf("pod-%d-a", page), fmt.Sprintf("pod-%d-b", page))
+		if page < 2 {
+			tbl["metadata"].(map[string]any)["continue"] = fmt.Sprint(page + 1)
+		}
+		writeJSON(w, http.StatusOK, tbl)
+	})
+	code, out, errOut := fed.run(t, "get", "pods", "--all-clusters", "--chunk-size", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for page := 0; page <= 2; page++ {
+		for _, s := range []string{"a", "b"} {
+			if !strings.Contains(out, fmt.Sprintf("pod-%d-%s   cluster2", page, s)) {
+				t.Errorf("row pod-%d-%s missing:\n%s", page, s, out)
+			}
+		}
+	}
+	if strings.Join(limits, ",") != "2,2,2" {
+		t.Errorf("cluster2 was asked with limits %v, want three pages of 2", limits)
+	}
+
+	code, out, errOut = fed.run(t, "get", "pods", "--all-clusters", "--chunk-size", "-1")
+	if code != 2 || out != "" || !strings.Contains(errOut, "invalid --chunk-size -1") || strings.Count(errOut, "error:") != 1 {
+		t.Errorf("--chunk-size -1: exit %d, stdout %q, stderr %q; want 2 and one line naming the value", code, out, errOut)
+	}
+}
