@@ -160,6 +160,9 @@ func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string)
 	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
 		return err
 	}
+	if o.ChunkSize < 0 {
+		return cli.Usagef("invalid --chunk-size %d: must be 0 (one answer per list) or more", o.ChunkSize)
+	}
 	if _, err := o.PrintFlags.ToPrinter(); err != nil {
 		return &cli.UsageError{Err: err}
 	}
@@ -173,9 +176,6 @@ func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string)
 }
 
 func (o *GetOptions) Validate() error {
-	if o.ChunkSize < 0 {
-		return cli.Usagef("invalid --chunk-size %d: must be 0 (one answer per list) or more", o.ChunkSize)
-	}
 	if o.Watch && o.outputFormat() != "" && o.outputFormat() != "wide" {
 		return cli.Usagef("--watch prints table rows; it does not combine with -o %s", o.outputFormat())
 	}
@@ -620,6 +620,8 @@ func (o *GetOptions) watch(ctx context.Context, results []fleet.Result[clusterAn
 				}
 				_, _ = watchtools.UntilWithoutRetry(ctx, wi, func(e watch.Event) (bool, error) {
 					if e.Type == watch.Error {
+						mu.Lock() // the clusters' watches share stderr too
+						defer mu.Unlock()
 						cli.Warnf(o.ErrOut, "cluster %s: watch ended: %v", cluster, apierrors.FromObject(e.Object))
 						return true, nil
 					}
@@ -635,6 +637,8 @@ func (o *GetOptions) watch(ctx context.Context, results []fleet.Result[clusterAn
 					if err != nil {
 						// Garbage once is garbage from then on: one line, and
 						// this cluster's changes are no longer shown.
+						mu.Lock()
+						defer mu.Unlock()
 						cli.Warnf(o.ErrOut, "cluster %s: watch: %v; its changes are no longer shown", cluster, err)
 						return true, nil
 					}
