@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -244,7 +245,9 @@ func (o *GetOptions) builder(t target) *resource.Builder {
 		LabelSelectorParam(o.LabelSelector).
 		FieldSelectorParam(o.FieldSelector).
 		RequestChunksOf(o.ChunkSize).
-		ResourceTypeOrNameArgs(true, o.args...).
+		// A copy: the builder rewrites args[0] in place (aliases), and the
+		// clusters' builders run side by side.
+		ResourceTypeOrNameArgs(true, slices.Clone(o.args)...).
 		ContinueOnError().
 		Latest().
 		Flatten().
