@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
@@ -62,4 +63,34 @@ func Warnf(w io.Writer, format string, args ...any) {
 // several failures (one per cluster) before choosing their exit code.
 func Errorf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "%s %s\n", Bad("error:"), oneLine(fmt.Sprintf(format, args...)))
+}
+
+// serverWarnings prints the Warning headers servers send (deprecated APIs,
+// admission warnings) on stderr once each, as kubectl does; unlike
+// client-go's WarningWriter, made safe and bounded: a member is free to send
+// escape sequences or a new warning with every answer.
+type serverWarnings struct {
+	mu   sync.Mutex
+	w    io.Writer
+	seen map[string]bool
+}
+
+// maxServerWarnings is how many different warnings one command prints.
+const maxServerWarnings = 20
+
+func (s *serverWarnings) HandleWarningHeader(code int, _ string, text string) {
+	if code != 299 || text == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen[text] || len(s.seen) > maxServerWarnings {
+		return
+	}
+	s.seen[text] = true
+	if len(s.seen) > maxServerWarnings {
+		Warnf(s.w, "more warnings from the servers are not shown")
+		return
+	}
+	Warnf(s.w, "%s", text)
 }

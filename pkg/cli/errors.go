@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // Exit codes scripts can rely on.
@@ -42,11 +45,29 @@ type SilentError struct{ Code int }
 func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // oneLine keeps an error to the single line the conventions ask for: API
-// servers and Go's multi-errors can carry newlines.
+// servers and Go's multi-errors can carry newlines. What is left that a
+// terminal would act on (a server's message can hold escape sequences) is
+// made visible, and a message longer than maxLine (a server's HTML error
+// page) is cut.
 func oneLine(msg string) string {
-	msg = strings.TrimSpace(msg)
-	msg = strings.ReplaceAll(msg, "\r", "")
-	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
+	return Brief(termsafe.Line(msg), maxLine)
+}
+
+// maxLine bounds an error or warning line: enough for every message of
+// ours, a tenth of the 2 KiB of a server's error page client-go quotes.
+const maxLine = 1024
+
+// Brief cuts s to at most max bytes (on a character boundary), saying how
+// much was left out.
+func Brief(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", s[:cut], len(s)-cut)
 }
 
 // isCobraUsage recognises the argument errors cobra raises itself.

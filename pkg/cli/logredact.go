@@ -25,8 +25,11 @@ const Redacted = "REDACTED"
 func setUpLogging(w io.Writer, v int) {
 	if v <= 0 {
 		// client-go logs retries and cache misses through klog; a user who did
-		// not ask for -v should see only our own messages and errors.
-		klog.ClearLogger()
+		// not ask for -v should see only our own messages and errors. Its
+		// errors too ("Unexpected error when reading response body" for a
+		// member's endless answer, already one warning of ours): klog writes
+		// errors to stderr whatever its output, unless a logger takes them.
+		klog.SetLoggerWithOptions(logr.Discard(), klog.ContextualLogger(true))
 		klog.SetOutput(io.Discard)
 		klog.LogToStderr(false)
 		return

@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -50,5 +53,25 @@ func TestVerboseLogsCarryNoSecret(t *testing.T) {
 	out := buf.String()
 	if strings.Contains(out, token) || !strings.Contains(out, Redacted) || !strings.Contains(out, "visible") || strings.Contains(out, "not shown") {
 		t.Errorf("log:\n%s", out)
+	}
+}
+
+// At -v=0 nothing of client-go's logging reaches stderr, errors included.
+func TestNoKlogErrorsWithoutV(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	setUpLogging(io.Discard, 0)
+	klog.Background().Error(errors.New("answered with more than 256 MiB"), "Unexpected error when reading response body")
+	klog.ErrorS(errors.New("x"), "Couldn't get current server API group list")
+	klog.Flush()
+	os.Stderr = stderr
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if len(out) > 0 {
+		t.Errorf("stderr at -v=0: %q", out)
 	}
 }

@@ -137,7 +137,7 @@ func (r *Root) setUp() error {
 		return Usagef("invalid --request-timeout %q: want a duration such as 30s or 1m, or 0 for none", *t)
 	}
 	// Server warnings (deprecated APIs, ...) go to stderr once each, as kubectl prints them.
-	rest.SetDefaultWarningHandler(rest.NewWarningWriter(r.Streams.ErrOut, rest.WarningWriterOptions{Deduplicate: true}))
+	rest.SetDefaultWarningHandler(&serverWarnings{w: r.Streams.ErrOut, seen: map[string]bool{}})
 	return nil
 }
 

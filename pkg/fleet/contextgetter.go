@@ -67,7 +67,11 @@ func (g *contextGetter) load() {
 			access.ExplicitPath = *p
 		}
 		g.loader = clientcmd.NewNonInteractiveClientConfig(*raw, g.context, g.kc.overrides(g.context), access)
-		if g.config, g.err = g.loader.ClientConfig(); g.err == nil && g.wrap != nil {
+		if g.config, g.err = g.loader.ClientConfig(); g.err != nil {
+			return
+		}
+		g.config = Guard(g.config)
+		if g.wrap != nil {
 			g.config = g.wrap(g.config)
 		}
 		if g.err == nil {

@@ -68,8 +68,13 @@ func TestGetterMakesTheConfigForMakes(t *testing.T) {
 			if got.Transport == nil || got.ExecProvider != nil {
 				t.Errorf("context %s: the exec plugin is not guarded: %#v", ctx, got)
 			}
+			// execcred folds Guard's wrapper into the transport it builds.
 			got.Transport, want.Transport = nil, nil
+		} else if got.WrapTransport == nil || want.WrapTransport == nil {
+			// Both guarded (Guard); funcs compare only to nil.
+			t.Errorf("context %s: a config without Guard's transport", ctx)
 		}
+		got.WrapTransport, want.WrapTransport = nil, nil
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("context %s: Getter config\n%#v\nFor config\n%#v", ctx, got, want)
 		}

@@ -132,7 +132,8 @@ func (k *Kubeconfig) HostContext(flag string) (string, error) {
 // kubeconfig, cache dir, request timeout, impersonation and compression; the
 // flags that pick a cluster or credentials (--cluster, --user, --server,
 // --token, --insecure-skip-tls-verify ...) name the user's one cluster and
-// would be wrong for the others, so they are not carried over.
+// would be wrong for the others, so they are not carried over. Its REST
+// config is guarded (Guard); a caller's own WithWrapConfigFn must call Guard.
 func (k *Kubeconfig) For(context string) *genericclioptions.ConfigFlags {
 	f := genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50)
 	f.KubeConfig = k.base.KubeConfig
@@ -147,7 +148,8 @@ func (k *Kubeconfig) For(context string) *genericclioptions.ConfigFlags {
 	f.Context = &ctx
 	ns := ""
 	f.Namespace = &ns
-	return f
+	// Every cluster is another team's: its answers are checked (Guard).
+	return f.WithWrapConfigFn(Guard)
 }
 
 // InsecureContext reports whether a context skips TLS verification, so

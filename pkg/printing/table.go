@@ -42,7 +42,11 @@ func DecodeTable(obj runtime.Object) (*metav1.Table, error) {
 	}
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok || u.GetKind() != "Table" {
-		return nil, fmt.Errorf("the server did not answer with a Table (got %T %s)", obj, obj.GetObjectKind().GroupVersionKind().Kind)
+		kind := fmt.Sprintf("%T", obj)
+		if obj != nil && obj.GetObjectKind().GroupVersionKind().Kind != "" {
+			kind = "kind " + obj.GetObjectKind().GroupVersionKind().Kind
+		}
+		return nil, fmt.Errorf("answered with %s where a Table was asked for", brief(kind))
 	}
 	t := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}}
 	conv := runtime.DefaultUnstructuredConverter
@@ -51,49 +55,117 @@ func DecodeTable(obj runtime.Object) (*metav1.Table, error) {
 			return nil, fmt.Errorf("table metadata: %w", err)
 		}
 	}
-	cols, _ := u.Object["columnDefinitions"].([]any)
+	cols, ok := u.Object["columnDefinitions"].([]any)
+	if !ok && u.Object["columnDefinitions"] != nil {
+		return nil, fmt.Errorf("table columns are %s, not a list", typeName(u.Object["columnDefinitions"]))
+	}
 	t.ColumnDefinitions = make([]metav1.TableColumnDefinition, len(cols))
 	for i, c := range cols {
 		m, ok := c.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("table column %d is %T, not an object", i, c)
+			return nil, fmt.Errorf("table column %d is %s, not an object", i, typeName(c))
 		}
 		if err := conv.FromUnstructured(m, &t.ColumnDefinitions[i]); err != nil {
-			return nil, fmt.Errorf("table column %d: %w", i, err)
+			return nil, fmt.Errorf("table column %d: %s", i, brief(err.Error()))
 		}
 	}
-	rows, _ := u.Object["rows"].([]any)
+	rows, ok := u.Object["rows"].([]any)
+	if !ok && u.Object["rows"] != nil {
+		return nil, fmt.Errorf("table rows are %s, not a list", typeName(u.Object["rows"]))
+	}
 	t.Rows = make([]metav1.TableRow, len(rows))
 	for i, r := range rows {
 		m, ok := r.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("table row %d is %T, not an object", i, r)
+			return nil, fmt.Errorf("table row %d is %s, not an object", i, typeName(r))
 		}
 		row := &t.Rows[i]
 		// Cells are already what the converter would make of them: strings,
-		// int64, float64, bool, nil.
+		// int64, float64, bool, nil (CheckRows refuses anything else).
 		if cells, ok := m["cells"].([]any); ok {
 			row.Cells = cells
 		} else if m["cells"] != nil {
-			return nil, fmt.Errorf("table row %d: cells are %T, not a list", i, m["cells"])
+			return nil, fmt.Errorf("table row %d: cells are %s, not a list", i, typeName(m["cells"]))
 		}
 		if conds, ok := m["conditions"].([]any); ok && len(conds) > 0 {
 			row.Conditions = make([]metav1.TableRowCondition, len(conds))
 			for j, c := range conds {
 				cm, ok := c.(map[string]any)
 				if !ok {
-					return nil, fmt.Errorf("table row %d: condition %d is %T, not an object", i, j, c)
+					return nil, fmt.Errorf("table row %d: condition %d is %s, not an object", i, j, typeName(c))
 				}
 				if err := conv.FromUnstructured(cm, &row.Conditions[j]); err != nil {
-					return nil, fmt.Errorf("table row %d: %w", i, err)
+					return nil, fmt.Errorf("table row %d: %s", i, brief(err.Error()))
 				}
 			}
 		}
-		if o, ok := m["object"].(map[string]any); ok {
+		switch o := m["object"].(type) {
+		case map[string]any:
 			row.Object.Object = &unstructured.Unstructured{Object: o}
+		case nil:
+		default:
+			return nil, fmt.Errorf("table row %d: object is %s, not an object", i, typeName(o))
+		}
+	}
+	// A watch's events after the first carry no columns (the apiserver
+	// sends them once): their rows are checked against the first's.
+	if len(t.ColumnDefinitions) > 0 {
+		if err := CheckRows(t, len(t.ColumnDefinitions)); err != nil {
+			return nil, err
 		}
 	}
 	return t, nil
+}
+
+// CheckRows refuses a Table no apiserver sends: a row whose cells do not
+// match the columns one to one, or a cell that is not a string, number,
+// boolean or null (what a printer column's JSONPath gives).
+func CheckRows(t *metav1.Table, columns int) error {
+	for i, r := range t.Rows {
+		if len(r.Cells) != columns {
+			return fmt.Errorf("table row %d has %d cells for %d columns", i, len(r.Cells), columns)
+		}
+		for j, c := range r.Cells {
+			switch c.(type) {
+			case nil, string, bool, int64, float64:
+			default:
+				name := fmt.Sprint(j)
+				if j < len(t.ColumnDefinitions) {
+					name = brief(t.ColumnDefinitions[j].Name)
+				}
+				return fmt.Errorf("table row %d, column %s: a cell that is %s, not a string, number or boolean", i, name, typeName(c))
+			}
+		}
+	}
+	return nil
+}
+
+// typeName names what a JSON value decoded to, in JSON's words.
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int64, float64:
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// brief keeps a server's word in an error short; it is made safe where it
+// is printed.
+func brief(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 // CompactRows keeps of each row's object only what a table printer reads:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // NewCmdCluster builds `kubectl mcks cluster`.
@@ -142,7 +143,7 @@ func printClusters(out *output, streams genericiooptions.IOStreams, clusters []m
 		return out.Print(streams.Out, list, items)
 	}
 	if len(list.Items) == 0 {
-		fmt.Fprintf(streams.ErrOut, "No clusters found in MCKS namespace %s.\n", ns)
+		termsafe.Fprintf(streams.ErrOut, "No clusters found in MCKS namespace %s.\n", ns)
 		return nil
 	}
 	header := []string{"NAME", "STATUS", "VERSION", "CNI", "CONTROL-PLANES", "WORKERS", "AGE"}
@@ -232,10 +233,10 @@ func (o *ClusterDeleteOptions) deleteOne(ctx context.Context, name string) error
 			}
 			return notFoundError("cluster", name, o.client, err)
 		}
-		fmt.Fprintf(o.streams.Out, "cluster/%s deleted (dry run)\n", name)
+		termsafe.Fprintf(o.streams.Out, "cluster/%s deleted (dry run)\n", name)
 		return nil
 	}
-	fmt.Fprintf(o.streams.ErrOut, "Deleting cluster %s and its VMs...\n", name)
+	termsafe.Fprintf(o.streams.ErrOut, "Deleting cluster %s and its VMs...\n", name)
 	ctx, cancel := withTimeout(ctx, o.timeout)
 	defer cancel()
 	_, err := o.client.DeleteCluster(ctx, name)
@@ -247,7 +248,7 @@ func (o *ClusterDeleteOptions) deleteOne(ctx context.Context, name string) error
 	case err != nil:
 		return notFoundError("cluster", name, o.client, err)
 	}
-	fmt.Fprintf(o.streams.Out, "cluster/%s deleted\n", name)
+	termsafe.Fprintf(o.streams.Out, "cluster/%s deleted\n", name)
 	return nil
 }
 
@@ -262,5 +263,5 @@ func describeProgress(w io.Writer, c *mcks.Cluster, want int, start time.Time) {
 	if want > 0 {
 		nodes = fmt.Sprintf("%d/%d nodes", cp+wk, want)
 	}
-	fmt.Fprintf(w, "cluster/%s: %s, %s, %s elapsed\n", c.Name, state, nodes, time.Since(start).Round(time.Second))
+	termsafe.Fprintf(w, "cluster/%s: %s, %s, %s elapsed\n", c.Name, state, nodes, time.Since(start).Round(time.Second))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // pollInterval is how often a waiting create reads the cluster; tests shorten it.
@@ -228,7 +229,7 @@ func (o *ClusterCreateOptions) Run(ctx context.Context) error {
 	defer cancel()
 	opts := mcks.CreateOptions{Wait: o.wait, PollInterval: pollInterval}
 	if o.wait {
-		fmt.Fprintf(o.streams.ErrOut, "Creating cluster %s with %d nodes; MCKS provisions the VMs and Kubernetes, which takes minutes...\n", o.req.Name, want)
+		termsafe.Fprintf(o.streams.ErrOut, "Creating cluster %s with %d nodes; MCKS provisions the VMs and Kubernetes, which takes minutes...\n", o.req.Name, want)
 		opts.Progress = func(c *mcks.Cluster) { describeProgress(o.streams.ErrOut, c, want, start) }
 	}
 	res, err := o.client.Create(ctx, &o.req, opts)
@@ -249,12 +250,12 @@ func (o *ClusterCreateOptions) Run(ctx context.Context) error {
 	}
 	if res.Done {
 		cp, w := res.Cluster.CountRoles()
-		fmt.Fprintf(o.streams.Out, "cluster/%s created (%s, %d control-plane and %d worker nodes, %s)\n", res.Cluster.Name, orNone(res.Cluster.Status.Phase), cp, w, time.Since(start).Round(time.Second))
-		fmt.Fprintf(o.streams.ErrOut, "Get its kubeconfig with: kubectl mcks kubeconfig %s --merge\n", res.Cluster.Name)
+		termsafe.Fprintf(o.streams.Out, "cluster/%s created (%s, %d control-plane and %d worker nodes, %s)\n", res.Cluster.Name, orNone(res.Cluster.Status.Phase), cp, w, time.Since(start).Round(time.Second))
+		termsafe.Fprintf(o.streams.ErrOut, "Get its kubeconfig with: kubectl mcks kubeconfig %s --merge\n", res.Cluster.Name)
 		return nil
 	}
-	fmt.Fprintf(o.streams.Out, "cluster/%s created (%s)\n", res.Cluster.Name, strings.ToLower(orNone(res.Cluster.Status.Phase)))
-	fmt.Fprintf(o.streams.ErrOut, "MCKS is provisioning it; follow with: kubectl mcks cluster get %s\n", res.Cluster.Name)
+	termsafe.Fprintf(o.streams.Out, "cluster/%s created (%s)\n", res.Cluster.Name, strings.ToLower(orNone(res.Cluster.Status.Phase)))
+	termsafe.Fprintf(o.streams.ErrOut, "MCKS is provisioning it; follow with: kubectl mcks cluster get %s\n", res.Cluster.Name)
 	return nil
 }
 
@@ -262,7 +263,7 @@ func (o *ClusterCreateOptions) Run(ctx context.Context) error {
 func (o *ClusterCreateOptions) printRequest() error {
 	switch f := o.out.format(); f {
 	case "", "name":
-		fmt.Fprintf(o.streams.Out, "cluster/%s created (dry run)\n", o.req.Name)
+		termsafe.Fprintf(o.streams.Out, "cluster/%s created (dry run)\n", o.req.Name)
 		return nil
 	case "json":
 		data, err := json.MarshalIndent(o.req, "", "    ")

@@ -19,6 +19,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckskubeconfig"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 const kubeconfigExample = `  # Add cluster c1 to your kubeconfig as context c1
@@ -196,14 +197,14 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		if len(res.Replaced) > 0 {
 			verb = "replaced in"
 		}
-		fmt.Fprintf(o.streams.Out, "context %q %s %s\n", o.contextName, verb, res.Path)
-		fmt.Fprintf(o.streams.ErrOut, "Use it with: kubectl --context %s get nodes; federate it with: kubectl openmcp join %s\n", o.contextName, o.contextName)
+		termsafe.Fprintf(o.streams.Out, "context %q %s %s\n", o.contextName, verb, res.Path)
+		termsafe.Fprintf(o.streams.ErrOut, "Use it with: kubectl --context %s get nodes; federate it with: kubectl openmcp join %s\n", o.contextName, o.contextName)
 		return nil
 	case o.file != "":
 		if err := mckskubeconfig.WriteFile(o.file, cfg, o.overwrite); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.streams.Out, "kubeconfig of cluster %q written to %s\n", o.name, o.file)
+		termsafe.Fprintf(o.streams.Out, "kubeconfig of cluster %q written to %s\n", o.name, o.file)
 		return nil
 	}
 	return o.print(cfg, o.raw)

@@ -22,6 +22,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcksplace"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 const labelExample = `  # Mark two nodes as AWS Seoul nodes
@@ -177,7 +178,7 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 		if !changed {
 			verb = "unchanged"
 		}
-		fmt.Fprintf(o.streams.Out, "node/%s %s%s\n", n.Name, verb, dryRunSuffix(o.dryRun))
+		termsafe.Fprintf(o.streams.Out, "node/%s %s%s\n", n.Name, verb, dryRunSuffix(o.dryRun))
 	}
 	if len(printed) == 1 {
 		return o.out.Print(o.streams.Out, printed[0], printed)

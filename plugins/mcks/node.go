@@ -13,6 +13,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // nodeFlags are shared by the node subcommands.
@@ -145,7 +146,7 @@ func printNodes(out *output, streams genericiooptions.IOStreams, nodes []mcks.No
 		return out.Print(streams.Out, list, items)
 	}
 	if len(list.Items) == 0 {
-		fmt.Fprintf(streams.ErrOut, "No nodes found in cluster %s.\n", cluster)
+		termsafe.Fprintf(streams.ErrOut, "No nodes found in cluster %s.\n", cluster)
 		return nil
 	}
 	header := []string{"NAME", "ROLE", "CSP", "REGION", "ZONE", "SPEC", "PUBLIC-IP", "AGE"}
@@ -237,19 +238,19 @@ func (o *NodeAddOptions) Run(ctx context.Context) error {
 		if _, err := o.client.GetCluster(ctx, o.flags.cluster); err != nil {
 			return notFoundError("cluster", o.flags.cluster, o.client, err)
 		}
-		fmt.Fprintf(o.streams.Out, "%d nodes added to cluster/%s (dry run)\n", want, o.flags.cluster)
+		termsafe.Fprintf(o.streams.Out, "%d nodes added to cluster/%s (dry run)\n", want, o.flags.cluster)
 		return nil
 	}
 	ctx, cancel := withTimeout(ctx, o.timeout)
 	defer cancel()
 	start := time.Now()
-	fmt.Fprintf(o.streams.ErrOut, "Adding %d nodes to cluster %s; this takes minutes...\n", want, o.flags.cluster)
+	termsafe.Fprintf(o.streams.ErrOut, "Adding %d nodes to cluster %s; this takes minutes...\n", want, o.flags.cluster)
 	before := -1
 	added, err := o.client.AddNodesWatching(ctx, o.flags.cluster, &o.req, pollInterval, func(n int) {
 		if before < 0 {
 			before = n
 		}
-		fmt.Fprintf(o.streams.ErrOut, "cluster/%s: %d/%d new nodes, %s elapsed\n", o.flags.cluster, n-before, want, time.Since(start).Round(time.Second))
+		termsafe.Fprintf(o.streams.ErrOut, "cluster/%s: %d/%d new nodes, %s elapsed\n", o.flags.cluster, n-before, want, time.Since(start).Round(time.Second))
 	})
 	if err != nil {
 		if ctx.Err() != nil && context.Cause(ctx) != context.Canceled {
@@ -261,7 +262,7 @@ func (o *NodeAddOptions) Run(ctx context.Context) error {
 		return printNodes(o.out, o.streams, added.Items, false, o.flags.cluster)
 	}
 	for _, n := range added.Items {
-		fmt.Fprintf(o.streams.Out, "node/%s added (%s, %s %s)\n", n.Name, orNone(n.Role), orNone(n.CSP), orNone(n.RegionLabel))
+		termsafe.Fprintf(o.streams.Out, "node/%s added (%s, %s %s)\n", n.Name, orNone(n.Role), orNone(n.CSP), orNone(n.RegionLabel))
 	}
 	return nil
 }
@@ -329,7 +330,7 @@ func (o *NodeRemoveOptions) removeOne(ctx context.Context, name string) error {
 			}
 			return notFoundError("node", name, o.client, err)
 		}
-		fmt.Fprintf(o.streams.Out, "node/%s removed (dry run)\n", name)
+		termsafe.Fprintf(o.streams.Out, "node/%s removed (dry run)\n", name)
 		return nil
 	}
 	ctx, cancel := withTimeout(ctx, o.timeout)
@@ -343,6 +344,6 @@ func (o *NodeRemoveOptions) removeOne(ctx context.Context, name string) error {
 	case err != nil:
 		return notFoundError("node", name, o.client, err)
 	}
-	fmt.Fprintf(o.streams.Out, "node/%s removed\n", name)
+	termsafe.Fprintf(o.streams.Out, "node/%s removed\n", name)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcksplace"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 const placeExample = `  # Run busybox only on GCP nodes in London (the MCKS conference example)
@@ -176,13 +177,13 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	}
 	switch {
 	case o.clear && res.Changed:
-		fmt.Fprintf(o.streams.Out, "%s placement cleared%s\n", o.target, dryRunSuffix(o.dryRun))
+		termsafe.Fprintf(o.streams.Out, "%s placement cleared%s\n", o.target, dryRunSuffix(o.dryRun))
 	case o.clear:
-		fmt.Fprintf(o.streams.Out, "%s unchanged (no placement to clear)\n", o.target)
+		termsafe.Fprintf(o.streams.Out, "%s unchanged (no placement to clear)\n", o.target)
 	case res.Changed:
-		fmt.Fprintf(o.streams.Out, "%s placed: %s%s\n", o.target, o.placement.Describe(), dryRunSuffix(o.dryRun))
+		termsafe.Fprintf(o.streams.Out, "%s placed: %s%s\n", o.target, o.placement.Describe(), dryRunSuffix(o.dryRun))
 	default:
-		fmt.Fprintf(o.streams.Out, "%s unchanged: already %s\n", o.target, o.placement.Describe())
+		termsafe.Fprintf(o.streams.Out, "%s unchanged: already %s\n", o.target, o.placement.Describe())
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 const podsExample = `  # Pods of the current namespace with the cloud, region and zone they run in
@@ -104,7 +105,7 @@ func (o *PodsOptions) Run(ctx context.Context) error {
 		if o.allNamespaces {
 			fmt.Fprintln(o.streams.ErrOut, "No pods found.")
 		} else {
-			fmt.Fprintf(o.streams.ErrOut, "No pods found in %s namespace.\n", o.namespace)
+			termsafe.Fprintf(o.streams.ErrOut, "No pods found in %s namespace.\n", o.namespace)
 		}
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // output is -o: kubectl's printers for json, yaml, name and templates; our
@@ -95,10 +96,14 @@ func newTable(w io.Writer, header ...string) *table {
 	return &table{t: tw}
 }
 
+// row writes one row; the cells are what the MCKS server or a cluster
+// said, made safe for a terminal (a tab in one would shift the columns).
 func (t *table) row(cells ...string) {
 	for i, c := range cells {
 		if c == "" {
 			cells[i] = "<none>"
+		} else {
+			cells[i] = termsafe.Cell(c)
 		}
 	}
 	fmt.Fprintln(t.t, strings.Join(cells, "\t"))

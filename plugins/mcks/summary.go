@@ -15,6 +15,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 const summaryExample = `  # Nodes and pods counted per cloud provider and region
@@ -113,10 +114,10 @@ func (o *SummaryOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if s.UnscheduledPods > 0 {
-		fmt.Fprintf(o.streams.ErrOut, "%d pods are not scheduled on any node yet.\n", s.UnscheduledPods)
+		termsafe.Fprintf(o.streams.ErrOut, "%d pods are not scheduled on any node yet.\n", s.UnscheduledPods)
 	}
 	if s.UnknownNodePods > 0 {
-		fmt.Fprintf(o.streams.ErrOut, "%d pods run on nodes that no longer exist.\n", s.UnknownNodePods)
+		termsafe.Fprintf(o.streams.ErrOut, "%d pods run on nodes that no longer exist.\n", s.UnknownNodePods)
 	}
 	return nil
 }

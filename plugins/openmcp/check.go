@@ -11,6 +11,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // CheckOptions are the options of `kubectl openmcp check`.
@@ -134,7 +135,8 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 			status = cli.Bad(fmt.Sprintf("%-4s", status))
 			failed = true
 		}
-		fmt.Fprintf(o.Out, "%s  %-20s %s\n", status, f.Item, f.Detail)
+		// Details quote members' errors and objects: made safe, one line.
+		fmt.Fprintf(o.Out, "%s  %-20s %s\n", status, termsafe.Line(f.Item), termsafe.Line(f.Detail))
 	})
 	if failed {
 		return &cli.SilentError{Code: cli.ExitError}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // ClustersOptions are the options of `kubectl openmcp clusters`.
@@ -158,8 +159,9 @@ func (o *ClustersOptions) Run(ctx context.Context) error {
 		}})
 	}
 	if len(members) == 0 {
-		fmt.Fprintf(o.ErrOut, "No clusters joined to host %q (namespace %s).\n", o.host.Context, o.host.Namespace)
+		termsafe.Fprintf(o.ErrOut, "No clusters joined to host %q (namespace %s).\n", o.host.Context, o.host.Namespace)
 	} else {
+		termsafe.Table(table) // endpoints, versions and labels are the KubeFedClusters' word
 		p := printers.NewTablePrinter(printers.PrintOptions{Wide: o.format() == "wide", NoHeaders: o.NoHeaders})
 		if err := p.PrintObj(table, o.Out); err != nil {
 			return err

@@ -2,7 +2,6 @@ package openmcp
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // DisableOptions are the options of `kubectl openmcp disable`.
@@ -113,8 +113,8 @@ func (o *DisableOptions) Run(ctx context.Context) error {
 	if o.DryRun == cmdutil.DryRunClient {
 		for _, ftc := range o.ftcs {
 			ft := ftc.Spec.FederatedType
-			fmt.Fprintf(o.Out, "federatedtypeconfig.core.kubefed.io/%s deleted (dry run)\n", ftc.Name)
-			fmt.Fprintf(o.Out, "customresourcedefinition.apiextensions.k8s.io/%s.%s deleted (dry run)\n", ft.PluralName, ft.Group)
+			termsafe.Fprintf(o.Out, "federatedtypeconfig.core.kubefed.io/%s deleted (dry run)\n", ftc.Name)
+			termsafe.Fprintf(o.Out, "customresourcedefinition.apiextensions.k8s.io/%s.%s deleted (dry run)\n", ft.PluralName, ft.Group)
 		}
 		return nil
 	}
@@ -129,7 +129,7 @@ func (o *DisableOptions) Run(ctx context.Context) error {
 			cli.Warnf(o.ErrOut, "%s", w)
 		}
 		for _, s := range steps {
-			fmt.Fprintf(o.Out, "%s%s\n", s, suffix)
+			termsafe.Fprintf(o.Out, "%s%s\n", s, suffix)
 		}
 		if err != nil {
 			return err

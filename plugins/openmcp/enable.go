@@ -19,6 +19,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // EnableOptions are the options of `kubectl openmcp enable`.
@@ -142,7 +143,7 @@ func (o *EnableOptions) Run(ctx context.Context) error {
 		steps, err := kubefedtypes.Enable(ctx, h, t)
 		if o.printer == nil {
 			for _, s := range steps {
-				fmt.Fprintf(o.Out, "%s%s\n", s, suffix)
+				termsafe.Fprintf(o.Out, "%s%s\n", s, suffix)
 			}
 		}
 		if err != nil {
@@ -198,7 +199,7 @@ func (o *EnableOptions) printClientDryRun(ctx context.Context) error {
 			} else if err != nil {
 				return err
 			}
-			fmt.Fprintf(o.Out, "%s %s (dry run)\n", c.ref, action)
+			termsafe.Fprintf(o.Out, "%s %s (dry run)\n", c.ref, action)
 		}
 	}
 	return nil

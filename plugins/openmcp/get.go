@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // GetOptions are the options of `kubectl openmcp get`.
@@ -46,6 +48,7 @@ type GetOptions struct {
 	MaxParallel    int
 	ClusterTimeout time.Duration
 	UseFederation  bool
+	ChunkSize      int64
 
 	args      []string
 	namespace string
@@ -68,7 +71,7 @@ func (t target) key() string { return t.Cluster + "\x00" + t.Context }
 
 // NewCmdGet is `kubectl openmcp get`.
 func NewCmdGet(root *cli.Root) *cobra.Command {
-	o := &GetOptions{IOStreams: root.Streams, PrintFlags: get.NewGetPrintFlags(), MaxParallel: 16, ClusterTimeout: 10 * time.Second}
+	o := &GetOptions{IOStreams: root.Streams, PrintFlags: get.NewGetPrintFlags(), MaxParallel: 16, ClusterTimeout: 10 * time.Second, ChunkSize: 500}
 	cmd := &cobra.Command{
 		Use:   "get TYPE[.VERSION][.GROUP] [NAME...] (--all-clusters | --clusters C1,C2) [flags]",
 		Short: "Show resources of every member cluster in one table",
@@ -82,8 +85,13 @@ by cluster, namespace and name.
 
 The members are the host's KubeFedClusters; each is reached through your
 kubeconfig context of the same name (or the one it was joined from), so your
-RBAC on the member applies. A cluster that fails or is slower than
---cluster-timeout is left out with one warning, and the exit code is 1.
+RBAC on the member applies. A cluster that fails, is slower than
+--cluster-timeout, or answers with something no apiserver sends (a Table
+whose rows do not match its columns, a body that is not JSON, a redirect to
+another host) is left out with one warning, and the exit code is 1. Lists are
+read in pages of --chunk-size objects, as kubectl get reads them. What the
+clusters send is shown with its control characters made visible (ESC as ^[)
+in tables and messages; -o json|yaml print it exactly.
 The members found are remembered under --cache-dir (names and contexts,
 nothing secret): the next get asks them while the host is still listing,
 and the host's list decides which clusters are printed.
@@ -119,6 +127,7 @@ kubectl --context CLUSTER.`,
 	f.StringVarP(&o.LabelSelector, "selector", "l", "", "Label selector to filter on, as kubectl get -l")
 	f.StringVar(&o.FieldSelector, "field-selector", "", "Field selector to filter on, as kubectl get --field-selector")
 	f.BoolVarP(&o.Watch, "watch", "w", false, "After listing, watch for changes in every cluster; each line names its cluster")
+	f.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Read each cluster's lists in pages of this many objects, as kubectl get does; 0 reads each list in one answer")
 	return cmd
 }
 
@@ -151,6 +160,9 @@ func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string)
 	}
 	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
 		return err
+	}
+	if o.ChunkSize < 0 {
+		return cli.Usagef("invalid --chunk-size %d: must be 0 (one answer per list) or more", o.ChunkSize)
 	}
 	if _, err := o.PrintFlags.ToPrinter(); err != nil {
 		return &cli.UsageError{Err: err}
@@ -232,8 +244,10 @@ func (o *GetOptions) builder(t target) *resource.Builder {
 		NamespaceParam(o.namespace).DefaultNamespace().AllNamespaces(o.AllNamespaces).
 		LabelSelectorParam(o.LabelSelector).
 		FieldSelectorParam(o.FieldSelector).
-		RequestChunksOf(500).
-		ResourceTypeOrNameArgs(true, o.args...).
+		RequestChunksOf(o.ChunkSize).
+		// A copy: the builder rewrites args[0] in place (aliases), and the
+		// clusters' builders run side by side.
+		ResourceTypeOrNameArgs(true, slices.Clone(o.args)...).
 		ContinueOnError().
 		Latest().
 		Flatten().
@@ -247,7 +261,9 @@ func (o *GetOptions) fetch(t target) (clusterAnswer, error) {
 	}
 	infos, err := r.Infos()
 	if o.humanReadable() {
-		o.decodeTables(infos)
+		if derr := o.decodeTables(infos); derr != nil {
+			return clusterAnswer{}, derr
+		}
 	}
 	ans := clusterAnswer{infos: infos}
 	if err != nil {
@@ -270,18 +286,21 @@ func (o *GetOptions) fetch(t target) (clusterAnswer, error) {
 // decodeTables turns a cluster's answers into Tables as soon as they arrive,
 // while slower clusters are still answering, and lets the decoded response
 // go: only the rows, trimmed to what the printer reads, are kept until every
-// cluster is in. (A non-Table answer is left for printTables to report.)
-func (o *GetOptions) decodeTables(infos []*resource.Info) {
+// cluster is in. An answer that is not a well-formed Table (a wrong kind,
+// rows that do not match the columns, a cell that is an object) is that
+// cluster's failure, not the command's.
+func (o *GetOptions) decodeTables(infos []*resource.Info) error {
 	for _, info := range infos {
 		t, err := printing.DecodeTable(info.Object)
 		if err != nil {
-			continue
+			return err
 		}
 		if o.sortBy == "" {
 			printing.CompactRows(t)
 		}
 		info.Object = t
 	}
+	return nil
 }
 
 func flatten(err error) []error {
@@ -379,14 +398,35 @@ func countInfos(rs []fleet.Result[clusterAnswer]) int {
 	return n
 }
 
-// warnCluster prints the one line a failed cluster gets.
+// warnCluster prints the one line a failed cluster gets. What the cluster
+// said is quoted briefly (a server's error page is kilobytes) and made safe
+// (cli.Warnf).
 func warnCluster(w io.Writer, cluster string, err error, timeout time.Duration) {
-	if errors.Is(err, context.DeadlineExceeded) {
+	var answer *fleet.AnswerError
+	switch {
+	case asAnswer(err, &answer):
+		// Without client-go's wrapping ("Get URL: ...", "Please retry").
+		cli.Warnf(w, "cluster %s: %s", cluster, answer.Msg)
+	case errors.Is(err, context.DeadlineExceeded):
 		cli.Warnf(w, "cluster %s: no answer within --cluster-timeout %s", cluster, timeout)
-		return
+	default:
+		cli.Warnf(w, "cluster %s: %s", cluster, cli.Brief(err.Error(), maxClusterMessage))
 	}
-	cli.Warnf(w, "cluster %s: %v", cluster, err)
 }
+
+// asAnswer is errors.As for a fleet.AnswerError, also inside the
+// aggregates of the resource builder (which errors.As does not open).
+func asAnswer(err error, answer **fleet.AnswerError) bool {
+	for _, e := range flatten(err) {
+		if errors.As(e, answer) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxClusterMessage bounds what one cluster's warning quotes of its error.
+const maxClusterMessage = 300
 
 // printTables prints one merged table per resource type, in the order the
 // types were asked for.
@@ -397,7 +437,7 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 		for _, info := range r.Value.infos {
 			gk := info.Mapping.GroupVersionKind.GroupKind()
 			t, err := printing.DecodeTable(info.Object)
-			if err != nil {
+			if err != nil { // decodeTables let no such answer through
 				return fmt.Errorf("cluster %s: %w", r.Cluster, err)
 			}
 			if _, seen := parts[gk]; !seen {
@@ -429,7 +469,7 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 			if o.AllNamespaces {
 				ns = "any namespace"
 			}
-			fmt.Fprintf(o.ErrOut, "No resources found in %s of %d clusters.\n", ns, len(results))
+			termsafe.Fprintf(o.ErrOut, "No resources found in %s of %d clusters.\n", ns, len(results))
 		}
 		return nil
 	}
@@ -457,6 +497,7 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
+		termsafe.Table(table)
 		if err := printer.PrintObj(table, w); err != nil {
 			return err
 		}
@@ -492,7 +533,7 @@ func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer]) error {
 		parts = append(parts, p)
 	}
 	if redacted > 0 && o.outputFormat() != "name" {
-		fmt.Fprintf(o.ErrOut, "The values of %d Secret(s) are shown as %s; read one with kubectl get secret NAME -n NAMESPACE --context CLUSTER -o yaml.\n", redacted, openmcp.Redacted)
+		termsafe.Fprintf(o.ErrOut, "The values of %d Secret(s) are shown as %s; read one with kubectl get secret NAME -n NAMESPACE --context CLUSTER -o yaml.\n", redacted, openmcp.Redacted)
 	}
 	if o.outputFormat() == "name" {
 		printer, err := o.PrintFlags.ToPrinter()
@@ -515,7 +556,9 @@ func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer]) error {
 	return printer.PrintObj(printing.MergeList(parts), o.Out)
 }
 
-// prefixWriter puts a prefix before each line written through it.
+// prefixWriter puts a prefix before each line written through it, and
+// makes the line safe for a terminal (a name from a member that is not a
+// real apiserver can hold anything).
 type prefixWriter struct {
 	w      io.Writer
 	prefix string
@@ -527,7 +570,9 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		if l == "" {
 			continue
 		}
-		if _, err := io.WriteString(p.w, p.prefix+l); err != nil {
+		line, nl := strings.CutSuffix(l, "\n")
+		l = termsafe.String(p.prefix+line) + map[bool]string{true: "\n"}[nl]
+		if _, err := io.WriteString(p.w, l); err != nil {
 			return 0, err
 		}
 	}
@@ -570,13 +615,38 @@ func (o *GetOptions) watch(ctx context.Context, results []fleet.Result[clusterAn
 					errs <- fmt.Errorf("cluster %s: watch: %w", cluster, err)
 					return
 				}
+				// The apiserver sends a watch's columns with its first event
+				// only; the list's stand in until then.
+				var cols []metav1.TableColumnDefinition
+				if t, ok := info.Object.(*metav1.Table); ok {
+					cols = t.ColumnDefinitions
+				}
 				_, _ = watchtools.UntilWithoutRetry(ctx, wi, func(e watch.Event) (bool, error) {
-					obj := e.Object
-					t, err := printing.DecodeTable(obj)
+					if e.Type == watch.Error {
+						mu.Lock() // the clusters' watches share stderr too
+						defer mu.Unlock()
+						cli.Warnf(o.ErrOut, "cluster %s: watch ended: %v", cluster, apierrors.FromObject(e.Object))
+						return true, nil
+					}
+					t, err := printing.DecodeTable(e.Object)
+					if err == nil {
+						if len(t.ColumnDefinitions) > 0 {
+							cols = t.ColumnDefinitions
+						} else {
+							t.ColumnDefinitions = cols
+							err = printing.CheckRows(t, len(cols))
+						}
+					}
 					if err != nil {
-						return false, nil
+						// Garbage once is garbage from then on: one line, and
+						// this cluster's changes are no longer shown.
+						mu.Lock()
+						defer mu.Unlock()
+						cli.Warnf(o.ErrOut, "cluster %s: watch: %v; its changes are no longer shown", cluster, err)
+						return true, nil
 					}
 					merged := printing.MergeTables([]printing.ClusterTable{{Cluster: cluster, Table: t}})
+					termsafe.Table(merged)
 					mu.Lock()
 					defer mu.Unlock()
 					_ = printer.PrintObj(merged, w)

@@ -23,6 +23,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
 
@@ -299,7 +300,7 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 		if !r.Value.Changed() {
 			verb = "unchanged"
 		}
-		fmt.Fprintf(o.Out, "cluster/%s %s (host %q, endpoint %s, %s)\n", name, verb, o.host.Context, r.Value.Endpoint, summarize(r.Value.Steps, r.Value.Elapsed))
+		fmt.Fprintf(o.Out, "cluster/%s %s (host %q, endpoint %s, %s)\n", termsafe.String(name), verb, o.host.Context, termsafe.String(r.Value.Endpoint), summarize(r.Value.Steps, r.Value.Elapsed))
 	}
 	if ctx.Err() != nil {
 		return cli.Interruptedf("%s", interruptedJoin(joined, notJoined))
@@ -365,7 +366,7 @@ func (o *JoinOptions) printDryRun(results []fleet.Result[*federation.JoinResult]
 			list.Items = append(list.Items, *obj)
 		}
 		if o.printer == nil {
-			fmt.Fprintf(o.Out, "cluster/%s joined (dry run: %d objects)\n", o.clusterName(r.Cluster), len(r.Value.Objects))
+			termsafe.Fprintf(o.Out, "cluster/%s joined (dry run: %d objects)\n", o.clusterName(r.Cluster), len(r.Value.Objects))
 		}
 	}
 	if o.printer != nil {
@@ -417,7 +418,7 @@ func (o *JoinOptions) waitReady(ctx context.Context) error {
 	for _, c := range o.Contexts {
 		pending[o.clusterName(c)] = true
 	}
-	fmt.Fprintf(o.ErrOut, "waiting up to %s for KubeFed to report %d cluster(s) Ready...\n", o.Wait, len(pending))
+	termsafe.Fprintf(o.ErrOut, "waiting up to %s for KubeFed to report %d cluster(s) Ready...\n", o.Wait, len(pending))
 	kfcs := o.host.Cluster.Dynamic.Resource(fleet.KubeFedClusters).Namespace(o.host.Namespace)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
@@ -432,7 +433,7 @@ func (o *JoinOptions) waitReady(ctx context.Context) error {
 				m := fleet.Member{Name: item.GetName()}
 				st := readyOf(&item)
 				if st != last[m.Name] {
-					fmt.Fprintf(o.ErrOut, "  cluster/%s Ready=%s\n", m.Name, st)
+					termsafe.Fprintf(o.ErrOut, "  cluster/%s Ready=%s\n", m.Name, st)
 					last[m.Name] = st
 				}
 				if st == "True" {

@@ -24,6 +24,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
 
@@ -533,6 +534,7 @@ func (o *LabelOptions) RunList(ctx context.Context) error {
 			}
 		}
 		if len(table.Rows) > 0 {
+			termsafe.Table(table) // the members' node labels and pools
 			p := printers.NewTablePrinter(printers.PrintOptions{Wide: format == "wide", NoHeaders: o.NoHeaders})
 			if err := p.PrintObj(table, o.Out); err != nil {
 				return err

@@ -22,6 +22,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // MetalLBOptions are the options of `kubectl openmcp metallb`.
@@ -305,7 +306,7 @@ func (o *MetalLBOptions) print(cluster string, res metallb.Result) error {
 		if res.Mode == metallb.ModeCRD {
 			how = "IPAddressPool and L2Advertisement (metallb.io/v1beta1)"
 		}
-		fmt.Fprintf(o.ErrOut, "cluster %s: MetalLB pool %q in %s, as %s\n", cluster, res.Pool, res.Namespace, how)
+		termsafe.Fprintf(o.ErrOut, "cluster %s: MetalLB pool %q in %s, as %s\n", cluster, res.Pool, res.Namespace, how)
 	}
 	for _, obj := range res.Objects {
 		o.PrintFlags.NamePrintFlags.Operation = obj.Action
@@ -408,6 +409,7 @@ func (o *MetalLBOptions) RunList(ctx context.Context) error {
 		}
 	default:
 		if len(table.Rows) > 0 {
+			termsafe.Table(table) // the members' node labels and pools
 			p := printers.NewTablePrinter(printers.PrintOptions{Wide: format == "wide", NoHeaders: o.NoHeaders})
 			if err := p.PrintObj(table, o.Out); err != nil {
 				return err

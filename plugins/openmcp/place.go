@@ -24,6 +24,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
 
@@ -484,7 +485,7 @@ func (o *PlaceOptions) printClientDryRun(ctx context.Context, items []openmcp.It
 		} else if err != nil {
 			return fmt.Errorf("%s: cannot read %s on the host: %w", it.Where, openmcp.Ref(it.Object), err)
 		}
-		fmt.Fprintf(o.Out, "%s %s (dry run)\n", openmcp.Ref(it.Object), action)
+		termsafe.Fprintf(o.Out, "%s %s (dry run)\n", openmcp.Ref(it.Object), action)
 	}
 	return nil
 }
@@ -502,7 +503,7 @@ func (o *PlaceOptions) printResults(results []openmcp.Result) error {
 		suffix = " (server dry run)"
 	}
 	for _, r := range results {
-		fmt.Fprintf(o.Out, "%s %s%s\n", openmcp.Ref(r.Object), r.Action, suffix)
+		termsafe.Fprintf(o.Out, "%s %s%s\n", openmcp.Ref(r.Object), r.Action, suffix)
 	}
 	return nil
 }

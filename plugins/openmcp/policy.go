@@ -21,6 +21,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // NewCmdPolicy is `kubectl openmcp policy`, the parent of get and set.
@@ -144,7 +145,7 @@ func (o *PolicyGetOptions) Run(ctx context.Context) error {
 		return printObjects(o.printer, outputFormat(o.PrintFlags), o.Out, objs)
 	}
 	if len(items) == 0 {
-		fmt.Fprintf(o.ErrOut, "No OpenMCPPolicies found in namespace %s.\n", o.namespace)
+		termsafe.Fprintf(o.ErrOut, "No OpenMCPPolicies found in namespace %s.\n", o.namespace)
 		return nil
 	}
 	wide := outputFormat(o.PrintFlags) == "wide"
@@ -159,9 +160,10 @@ func (o *PolicyGetOptions) Run(ctx context.Context) error {
 		if err != nil {
 			cli.Warnf(o.ErrOut, "%v", err)
 		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%s", p.Name, dash(p.Status), dash(p.Target), dash(p.PoliciesString()))
+		c := termsafe.Cell // a tab or an escape in a policy's field must not reach the terminal
+		row := fmt.Sprintf("%s\t%s\t%s\t%s", c(p.Name), c(dash(p.Status)), c(dash(p.Target)), c(dash(p.PoliciesString())))
 		if wide {
-			row += "\t" + dash(p.Range)
+			row += "\t" + c(dash(p.Range))
 		}
 		fmt.Fprintln(w, row)
 	}
@@ -310,6 +312,6 @@ func (o *PolicySetOptions) Run(ctx context.Context) error {
 	case cmdutil.DryRunServer:
 		suffix = " (server dry run)"
 	}
-	fmt.Fprintf(o.Out, "openmcppolicy.%s/%s %s%s\n", openmcp.Group, o.Name, action, suffix)
+	termsafe.Fprintf(o.Out, "openmcppolicy.%s/%s %s%s\n", openmcp.Group, o.Name, action, suffix)
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // StatusOptions are the options of `kubectl openmcp status`.
@@ -279,7 +280,8 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		}
 		table.Rows = append(table.Rows, metav1.TableRow{Cells: cells})
 	}
-	fmt.Fprintf(o.Out, "%s %s/%s on host %q\n", strings.ToLower(o.Kind.Kind)+"."+openmcp.Group, o.namespace, o.Name, o.host.Context)
+	termsafe.Fprintf(o.Out, "%s %s/%s on host %q\n", strings.ToLower(o.Kind.Kind)+"."+openmcp.Group, o.namespace, o.Name, o.host.Context)
+	termsafe.Table(table) // the cells are what the members' objects say
 	if err := printers.NewTablePrinter(printers.PrintOptions{}).PrintObj(table, o.Out); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 type genericRESTGetter = genericclioptions.RESTClientGetter
@@ -54,6 +55,9 @@ func planTargets(root *cli.Root, cmd *cobra.Command, choice targetChoice) (*targ
 	// configure is what every cluster's REST config gets: the fan-out's
 	// timeout and the command's transport wrapper.
 	configure := func(c *rest.Config) *rest.Config {
+		if c.WrapTransport == nil { // not through Kubeconfig.Getter, which guards its own
+			c = fleet.Guard(c)
+		}
 		c.Timeout = choice.Timeout
 		if choice.WrapTransport != nil {
 			c.Wrap(choice.WrapTransport)
@@ -99,7 +103,7 @@ func planTargets(root *cli.Root, cmd *cobra.Command, choice targetChoice) (*targ
 func memberTargets(ctx context.Context, root *cli.Root, kc *fleet.Kubeconfig, host *hostTarget, members []fleet.Member, choice targetChoice, targets []target, configure func(*rest.Config) *rest.Config) ([]target, error) {
 	targets = slices.Clone(targets)
 	if choice.UseFederation {
-		fmt.Fprintf(choice.ErrOut, "Reaching %d member(s) with the federation's service-account tokens from host %q, not your own credentials.\n", len(members), host.Context)
+		termsafe.Fprintf(choice.ErrOut, "Reaching %d member(s) with the federation's service-account tokens from host %q, not your own credentials.\n", len(members), host.Context)
 	}
 	cacheDir := filepath.Join(homeCacheDir(root), "openmcp")
 	for _, m := range members {

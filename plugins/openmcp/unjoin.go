@@ -14,6 +14,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // UnjoinOptions are the options of `kubectl openmcp unjoin`.
@@ -131,7 +132,7 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 			failed = true
 			continue
 		}
-		fmt.Fprintf(o.Out, "cluster/%s unjoined (%d objects deleted)%s\n", r.Cluster, len(r.Value.Steps), suffix)
+		termsafe.Fprintf(o.Out, "cluster/%s unjoined (%d objects deleted)%s\n", r.Cluster, len(r.Value.Steps), suffix)
 	}
 	if ctx.Err() != nil {
 		return cli.Interruptedf("unjoin stopped; see above for each cluster")
