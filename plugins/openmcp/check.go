@@ -47,6 +47,9 @@ One line per item, OK, WARN or FAIL:
   metallb NAME         each member has a MetalLB address pool (IPAddressPools,
                        or the ConfigMap metallb-system/config of MetalLB < 0.13),
                        read through the member's own kubeconfig context
+  metallb use NAME     WARN when a pool is above 90% used; FAIL when a
+                       LoadBalancer Service has waited over a minute for an
+                       address (from its Services' status.loadBalancer.ingress)
 
 The exit code is 1 when any item FAILs, 0 otherwise (WARN included).`,
 		Example: `  # Check the federation whose host is the "openmcp" context

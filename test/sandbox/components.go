@@ -245,7 +245,7 @@ func (f *Federation) LogTails(lines int) string {
 	procs := []*process{f.etcd, f.kubefed}
 	for _, c := range f.Clusters() {
 		if c != nil {
-			procs = append(procs, c.apiserver, c.controllerManager)
+			procs = append(procs, c.apiserver, c.controllerManager, c.metallb)
 		}
 	}
 	for _, p := range procs {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -33,6 +34,10 @@ type Options struct {
 	KubeFed bool
 	// MetalLBCRDs names the members that get MetalLB's v0.13+ CRDs.
 	MetalLBCRDs []string
+	// MetalLB runs a real MetalLB controller against members, by name:
+	// MetalLBLegacy (v0.12.1, the ConfigMap) or MetalLBCRD (v0.14.9,
+	// IPAddressPools; the member gets the CRDs too). See metallb.go.
+	MetalLB map[string]string
 	// ExecContexts adds, for every member, a context "<member>-exec" whose
 	// user authenticates through an exec credential plugin (a static token).
 	ExecContexts bool
@@ -75,6 +80,8 @@ type Cluster struct {
 	execToken         string
 	apiserver         *process
 	controllerManager *process
+	metallb           *process
+	metallbMode       string
 }
 
 // Member returns the member of that name, or nil.
@@ -116,6 +123,10 @@ func Launch(ctx context.Context, opts Options) (_ *Federation, err error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
+	}
+	opts.MetalLBCRDs = slices.Clone(opts.MetalLBCRDs)
+	if err := opts.validateMetalLB(); err != nil {
+		return nil, err
 	}
 	if opts.Dir == "" {
 		if opts.Dir, err = os.MkdirTemp("", "openmcp-sandbox-"); err != nil {
@@ -165,6 +176,16 @@ func Launch(ctx context.Context, opts Options) (_ *Federation, err error) {
 			return nil, fmt.Errorf("%s: MetalLB CRDs: %w", name, err)
 		}
 	}
+	if len(opts.MetalLBCRDs) > 0 {
+		for _, name := range opts.MetalLBCRDs {
+			if err = f.Member(name).WaitCRDsEstablished(ctx); err != nil {
+				return nil, fmt.Errorf("%s: MetalLB CRDs: %w", name, err)
+			}
+		}
+	}
+	if err = f.startMetalLB(ctx); err != nil {
+		return nil, err
+	}
 	if opts.KubeFed {
 		if err = f.startKubeFed(ctx); err != nil {
 			return nil, err
@@ -193,6 +214,7 @@ func (f *Federation) stopProcesses() {
 			continue
 		}
 		wg.Go(func() {
+			c.metallb.stop()
 			c.controllerManager.stop()
 			c.apiserver.stop()
 		})
@@ -214,6 +236,7 @@ func (f *Federation) Processes() map[string]int {
 	for _, c := range f.Clusters() {
 		add(c.apiserver)
 		add(c.controllerManager)
+		add(c.metallb)
 	}
 	return out
 }
@@ -221,6 +244,7 @@ func (f *Federation) Processes() map[string]int {
 // StopCluster stops a member's apiserver and controller manager, to test a
 // cluster that went away.
 func (c *Cluster) StopCluster() {
+	c.metallb.stop()
 	c.controllerManager.stop()
 	c.apiserver.stop()
 }
