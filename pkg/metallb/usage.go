@@ -235,6 +235,7 @@ func Stranded(old, new []Range, holders []Holder) []Holder {
 // StrandedError names the Services whose addresses a new range leaves out.
 type StrandedError struct {
 	Cluster, Pool string
+	Mode          Mode
 	Holders       []Holder
 }
 
@@ -247,8 +248,15 @@ func (e *StrandedError) Error() string {
 		}
 		parts = append(parts, fmt.Sprintf("%s (Service %s)", h.Address, h.Service()))
 	}
-	return fmt.Sprintf("the new range leaves out %d address(es) of pool %q of cluster %s that Services hold: %s; MetalLB would give those Services other addresses",
-		len(e.Holders), e.Pool, e.Cluster, strings.Join(parts, ", "))
+	// What each MetalLB does, read in its allocator's SetPools and seen in
+	// the e2e tests: v0.14 unassigns and re-allocates, v0.12 refuses the
+	// whole new configuration and runs on with the old one.
+	what := "MetalLB (v0.13+) would give those Services other addresses"
+	if e.Mode == ModeConfigMap {
+		what = "MetalLB (< v0.13) would reject the whole new configuration and keep the old one while they hold them"
+	}
+	return fmt.Sprintf("the new range leaves out %d address(es) of pool %q of cluster %s that Services hold: %s; %s",
+		len(e.Holders), e.Pool, e.Cluster, strings.Join(parts, ", "), what)
 }
 
 // Families is which address families a cluster gives its Services.

@@ -297,10 +297,12 @@ func checkTargetPool(ctx context.Context, errOut io.Writer, target *clusterArg, 
 		}
 	}
 	var old []metallb.Range
+	var mode metallb.Mode
 	for _, r := range read {
 		if r.Cluster != target.Name {
 			continue
 		}
+		mode = r.Mode
 		for _, p := range r.Pools {
 			if p.Name == pc.Pool {
 				old = p.Ranges
@@ -322,7 +324,7 @@ func checkTargetPool(ctx context.Context, errOut io.Writer, target *clusterArg, 
 	if len(stranded) == 0 {
 		return nil
 	}
-	serr := &metallb.StrandedError{Cluster: target.Name, Pool: pc.Pool, Holders: stranded}
+	serr := &metallb.StrandedError{Cluster: target.Name, Pool: pc.Pool, Mode: mode, Holders: stranded}
 	if pc.AllowStranded {
 		cli.Warnf(errOut, "%v (written anyway: --allow-stranded)", serr)
 		return nil
