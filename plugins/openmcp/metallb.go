@@ -83,7 +83,18 @@ it anyway. The same range again changes nothing; another range replaces that
 pool's addresses and keeps every other pool and setting (and the ConfigMap's
 other keys). The namespace (-n, default metallb-system) is created if missing.
 
---list shows the pools of every member (or the clusters named).`,
+The target cluster itself is checked too: a range of an address family its
+Services do not have (an IPv6 range on a member whose service CIDRs are IPv4
+only) is refused, and so is a new range that leaves out addresses its
+LoadBalancer Services hold, naming them: MetalLB v0.13+ would take those
+addresses back and give the Services others, MetalLB < v0.13 would reject
+the whole new configuration. --allow-stranded writes it anyway. A member that
+serves MetalLB CRDs of another version than metallb.io/v1beta1 is refused.
+
+--list shows the pools of every member (or the clusters named), with the
+addresses in use (USED, from the LoadBalancer Services' status) and FREE, so
+a pool running out shows before a Service waits; -o wide adds which Service
+holds which address, -o json|yaml carries size, used, free and inUse.`,
 		Example: `  # The guide's pool on cluster1, in whichever form its MetalLB reads
   kubectl openmcp metallb cluster1 --range 10.0.3.241-10.0.3.250
 
@@ -93,8 +104,11 @@ other keys). The namespace (-n, default metallb-system) is created if missing.
   # Show the objects that would be written
   kubectl openmcp metallb cluster1 --range 10.0.3.241-10.0.3.250 --dry-run=client -o yaml
 
-  # Every member's pools
-  kubectl openmcp metallb --list`,
+  # Every member's pools and how many of their addresses are in use
+  kubectl openmcp metallb --list
+
+  # Move a pool even though Services hold addresses outside the new range
+  kubectl openmcp metallb cluster1 --range 10.0.7.0/29 --allow-stranded`,
 		ValidArgsFunction: completeContexts(root),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(root, cmd, args); err != nil {
