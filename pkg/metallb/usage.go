@@ -43,9 +43,10 @@ type ServiceUse struct {
 	Unparsed []string
 }
 
-// MetalLB's annotation for the addresses a Service asks for (v0.13+);
-// before it, spec.loadBalancerIP.
-const loadBalancerIPsAnnotation = "metallb.universe.tf/loadBalancerIPs"
+// MetalLB's annotations for the addresses a Service asks for, stable
+// (v0.14) first, then the metallb.universe.tf one v0.12 reads and v0.14
+// still honours; beside them, spec.loadBalancerIP.
+var loadBalancerIPsAnnotations = []string{"metallb.io/loadBalancerIPs", "metallb.universe.tf/loadBalancerIPs"}
 
 // ServiceUseOf sorts a cluster's Services into the addresses they hold and
 // the LoadBalancer Services still waiting for one. Only type LoadBalancer
@@ -73,8 +74,10 @@ func ServiceUseOf(svcs []corev1.Service) ServiceUse {
 		// implementation, not for MetalLB (run without --lb-class).
 		if !held && len(s.Status.LoadBalancer.Ingress) == 0 && s.Spec.LoadBalancerClass == nil {
 			req := s.Spec.LoadBalancerIP
-			if v := s.Annotations[loadBalancerIPsAnnotation]; v != "" {
-				req = v
+			for _, a := range loadBalancerIPsAnnotations {
+				if v := s.Annotations[a]; v != "" && req == "" {
+					req = v
+				}
 			}
 			u.Waiting = append(u.Waiting, Waiting{Namespace: s.Namespace, Name: s.Name, Since: s.CreationTimestamp.Time, Requested: req})
 		}
