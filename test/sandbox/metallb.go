@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // MetalLB modes of Options.MetalLB: which MetalLB controller runs against a member.
@@ -92,6 +94,19 @@ func (f *Federation) startMetalLB(ctx context.Context) error {
 		args := []string{"--kubeconfig=" + kubeconfig, "--namespace=" + MetalLBNamespace, "--port=" + port}
 		if mode == MetalLBCRD {
 			args = append(args, "--webhook-mode=disabled")
+			// controller-runtime maps kinds through discovery, which serves
+			// a CRD a moment after it is Established; a kind it cannot map
+			// ends the manager.
+			if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+				for _, gv := range []string{"metallb.io/v1beta1", "metallb.io/v1beta2"} {
+					if _, err := m.Client.Discovery().ServerResourcesForGroupVersion(gv); err != nil {
+						return false, nil
+					}
+				}
+				return true, nil
+			}); err != nil {
+				return fmt.Errorf("%s: discovery never served the MetalLB CRDs: %w", name, err)
+			}
 		}
 		p, err := startProcess(f.opts.BinDir, f.Dir, name+"-metallb-controller", metallbBinaries[mode], args, f.opts.Detached)
 		if err != nil {
