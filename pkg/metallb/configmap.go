@@ -105,6 +105,9 @@ func configPools(text string) ([]Pool, error) {
 				pool.AutoAssign = b
 			}
 		}
+		if n := mapValue(p, "avoid-buggy-ips"); n != nil {
+			pool.AvoidBuggyIPs, _ = strconv.ParseBool(n.Value)
+		}
 		if n := mapValue(p, "addresses"); n != nil && n.Kind == yaml.SequenceNode {
 			for _, a := range n.Content {
 				pool.Addresses = append(pool.Addresses, a.Value)

@@ -106,6 +106,8 @@ type Pool struct {
 	Protocol   string
 	Addresses  []string // as written on the cluster
 	AutoAssign bool
+	// AvoidBuggyIPs: MetalLB skips IPv4 addresses ending in .0 and .255.
+	AvoidBuggyIPs bool
 	// Ranges are the Addresses parsed; Unparsed holds those that are not
 	// addresses at all (MetalLB rejects them too, so they hold nothing).
 	Ranges   []Range
@@ -126,6 +128,9 @@ func (p *Pool) parseAddresses() {
 
 // DetectMode asks the API server's discovery whether ipaddresspools.metallb.io
 // is served: a CRD-era MetalLB ignores the ConfigMap, an older one the CRDs.
+// A cluster that serves the metallb.io group, but not v1beta1 IPAddressPools
+// (only a v1alpha1, or a future v2), runs a MetalLB this plugin does not
+// know: writing the ConfigMap there would be ignored, so it is an error.
 func DetectMode(ctx context.Context, d discovery.DiscoveryInterface) (Mode, error) {
 	var list *metav1.APIResourceList
 	var err error
@@ -134,18 +139,51 @@ func DetectMode(ctx context.Context, d discovery.DiscoveryInterface) (Mode, erro
 	} else {
 		list, err = d.ServerResourcesForGroupVersion(GroupVersion)
 	}
-	if apierrors.IsNotFound(err) {
-		return ModeConfigMap, nil
-	}
-	if err != nil {
+	if err != nil && !apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("cannot tell which MetalLB runs (discovery of %s): %w", GroupVersion, err)
 	}
-	for _, r := range list.APIResources {
-		if r.Name == IPAddressPools.Resource {
-			return ModeCRD, nil
+	if err == nil {
+		for _, r := range list.APIResources {
+			if r.Name == IPAddressPools.Resource {
+				return ModeCRD, nil
+			}
 		}
 	}
+	versions, err := groupVersions(d, IPAddressPools.Group)
+	if err != nil {
+		return "", fmt.Errorf("cannot tell which MetalLB runs (discovery of API groups): %w", err)
+	}
+	if len(versions) > 0 {
+		return "", &UnknownVersionError{Served: versions}
+	}
 	return ModeConfigMap, nil
+}
+
+// UnknownVersionError: the cluster serves MetalLB CRDs of a version this
+// plugin does not write.
+type UnknownVersionError struct{ Served []string }
+
+func (e *UnknownVersionError) Error() string {
+	return fmt.Sprintf("the cluster serves MetalLB CRDs %s but not %s %s: a MetalLB version this plugin does not know; supported are %s (MetalLB v0.13 to v0.14) and the legacy ConfigMap (MetalLB < v0.13, no metallb.io CRDs)",
+		strings.Join(e.Served, ", "), GroupVersion, IPAddressPools.Resource, GroupVersion)
+}
+
+// groupVersions lists the served versions of an API group, as group/version.
+func groupVersions(d discovery.DiscoveryInterface, group string) ([]string, error) {
+	groups, err := d.ServerGroups()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, g := range groups.Groups {
+		if g.Name != group {
+			continue
+		}
+		for _, v := range g.Versions {
+			out = append(out, v.GroupVersion)
+		}
+	}
+	return out, nil
 }
 
 func resolveMode(ctx context.Context, c Clients, mode Mode) (Mode, error) {
@@ -205,6 +243,7 @@ func poolFromObject(u *unstructured.Unstructured) Pool {
 	if b, found, err := unstructured.NestedBool(u.Object, "spec", "autoAssign"); found && err == nil {
 		p.AutoAssign = b
 	}
+	p.AvoidBuggyIPs, _, _ = unstructured.NestedBool(u.Object, "spec", "avoidBuggyIPs")
 	p.parseAddresses()
 	return p
 }
@@ -677,6 +716,10 @@ type ClusterPools struct {
 	Mode    Mode
 	Pools   []Pool
 	Err     error // the cluster could not be read
+	// Use is what its LoadBalancer Services hold (ReadAllWithUse only);
+	// UseErr says why it could not be read, with the pools still read.
+	Use    *ServiceUse
+	UseErr error
 }
 
 // Target is a cluster to read.
@@ -689,23 +732,41 @@ type Target struct {
 // time, each within timeout; results keep the order of targets and a
 // cluster that fails carries its error.
 func ReadAll(ctx context.Context, targets []Target, namespace string, parallel int, timeout time.Duration) []ClusterPools {
+	return readAll(ctx, targets, namespace, parallel, timeout, false)
+}
+
+// ReadAllWithUse is ReadAll plus each cluster's LoadBalancer Services, for
+// the pools' use.
+func ReadAllWithUse(ctx context.Context, targets []Target, namespace string, parallel int, timeout time.Duration) []ClusterPools {
+	return readAll(ctx, targets, namespace, parallel, timeout, true)
+}
+
+func readAll(ctx context.Context, targets []Target, namespace string, parallel int, timeout time.Duration, withUse bool) []ClusterPools {
 	names := make([]string, len(targets))
 	byName := map[string]Clients{}
 	for i, t := range targets {
 		names[i] = t.Cluster
 		byName[t.Cluster] = t.Clients
 	}
-	type read struct {
-		mode  Mode
-		pools []Pool
-	}
-	results := fleet.FanOut(ctx, names, parallel, timeout, func(ctx context.Context, cluster string) (read, error) {
-		pools, mode, err := ListPools(ctx, byName[cluster], namespace, ModeAuto)
-		return read{mode, pools}, err
+	results := fleet.FanOut(ctx, names, parallel, timeout, func(ctx context.Context, cluster string) (ClusterPools, error) {
+		c := byName[cluster]
+		pools, mode, err := ListPools(ctx, c, namespace, ModeAuto)
+		cp := ClusterPools{Cluster: cluster, Mode: mode, Pools: pools}
+		if err != nil || !withUse {
+			return cp, err
+		}
+		use, err := ReadServiceUse(ctx, c.Kube)
+		if err != nil {
+			cp.UseErr = err
+		} else {
+			cp.Use = &use
+		}
+		return cp, nil
 	})
 	out := make([]ClusterPools, len(results))
 	for i, r := range results {
-		out[i] = ClusterPools{Cluster: r.Cluster, Mode: r.Value.mode, Pools: r.Value.pools, Err: r.Err}
+		out[i] = r.Value
+		out[i].Cluster, out[i].Err = r.Cluster, r.Err
 	}
 	return out
 }

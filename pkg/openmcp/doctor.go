@@ -370,6 +370,7 @@ func (d *Doctor) checkMembers(ctx context.Context, emit func(Finding)) {
 		}
 		emit(r.Value)
 	}
+	d.checkMetalLBUse(ctx, emit, members)
 }
 
 func (d *Doctor) timeout() time.Duration {

@@ -48,6 +48,9 @@ One line per item, OK, WARN or FAIL:
   metallb NAME         each member has a MetalLB address pool (IPAddressPools,
                        or the ConfigMap metallb-system/config of MetalLB < 0.13),
                        read through the member's own kubeconfig context
+  metallb use NAME     WARN when a pool is above 90% used; FAIL when a
+                       LoadBalancer Service has waited over a minute for an
+                       address (from its Services' status.loadBalancer.ingress)
 
 Then what KubeFed itself holds for each member (the KubeFedCluster's
 apiEndpoint, caBundle and proxyURL, and the token of its secretRef Secret),

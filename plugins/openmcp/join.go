@@ -41,6 +41,7 @@ type JoinOptions struct {
 	AllowAny      bool
 	MetalLBRanges []string
 	AllowOverlap  bool
+	AllowStranded bool
 	DryRun        cmdutil.DryRunStrategy
 	PrintFlags    *genericclioptions.PrintFlags
 
@@ -105,6 +106,7 @@ what changed and reports "unchanged" otherwise.`,
 	f.BoolVar(&o.AllowAny, "allow-any", false, "Accept any --region/--zone label value, not only continent and country codes")
 	f.StringArrayVar(&o.MetalLBRanges, "metallb-range", nil, "Set the member's MetalLB pool \"default\" to this range (FROM-TO or CIDR; repeat for several)")
 	f.BoolVar(&o.AllowOverlap, "allow-overlap", false, "Write --metallb-range even if it overlaps another cluster's pool")
+	f.BoolVar(&o.AllowStranded, "allow-stranded", false, "Write --metallb-range even if it leaves out addresses the member's Services hold")
 	cmdutil.AddDryRunFlag(cmd)
 	o.PrintFlags.AddFlags(cmd)
 	return cmd
@@ -506,7 +508,7 @@ func (o *JoinOptions) topologyOptions(dry topology.DryRun) topology.Options {
 }
 
 func (o *JoinOptions) poolCheck() poolCheck {
-	return poolCheck{Namespace: metallb.DefaultNamespace, Pool: "default", Ranges: o.ranges, MaxParallel: 16, Timeout: defaultClusterTimeout, AllowOverlap: o.AllowOverlap}
+	return poolCheck{Namespace: metallb.DefaultNamespace, Pool: "default", Ranges: o.ranges, MaxParallel: 16, Timeout: defaultClusterTimeout, AllowOverlap: o.AllowOverlap, AllowStranded: o.AllowStranded}
 }
 
 // recordCluster writes the member's OpenMCPCluster on a host that serves

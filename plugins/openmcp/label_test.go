@@ -67,6 +67,7 @@ func TestLabelAndMetalLBRejectBadInputBeforeAnyRequest(t *testing.T) {
 		{[]string{"metallb", "cluster1", "--range", "10.0.3.0/28", "--mode", "bgp"}, `invalid mode "bgp"`},
 		{[]string{"metallb", "cluster1", "--range", "10.0.3.0/28", "--pool", "Not_A_Name"}, `invalid pool name "Not_A_Name"`},
 		{[]string{"metallb", "--list", "--range", "10.0.3.0/28"}, "cannot be combined with --range"},
+		{[]string{"metallb", "--list", "--allow-stranded"}, "cannot be combined with --allow-stranded"},
 	} {
 		code, out, errOut := runOpenMCP(t, tc.args...)
 		if code != 2 {

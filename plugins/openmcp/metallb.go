@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"math/big"
 	"strings"
 	"time"
 
@@ -33,6 +35,7 @@ type MetalLBOptions struct {
 	Mode           string
 	AutoAssign     bool
 	AllowOverlap   bool
+	AllowStranded  bool
 	List           bool
 	NoHeaders      bool
 	MaxParallel    int
@@ -82,7 +85,18 @@ it anyway. The same range again changes nothing; another range replaces that
 pool's addresses and keeps every other pool and setting (and the ConfigMap's
 other keys). The namespace (-n, default metallb-system) is created if missing.
 
---list shows the pools of every member (or the clusters named).`,
+The target cluster itself is checked too: a range of an address family its
+Services do not have (an IPv6 range on a member whose service CIDRs are IPv4
+only) is refused, and so is a new range that leaves out addresses its
+LoadBalancer Services hold, naming them: MetalLB v0.13+ would take those
+addresses back and give the Services others, MetalLB < v0.13 would reject
+the whole new configuration. --allow-stranded writes it anyway. A member that
+serves MetalLB CRDs of another version than metallb.io/v1beta1 is refused.
+
+--list shows the pools of every member (or the clusters named), with the
+addresses in use (USED, from the LoadBalancer Services' status) and FREE, so
+a pool running out shows before a Service waits; -o wide adds which Service
+holds which address, -o json|yaml carries size, used, free and inUse.`,
 		Example: `  # The guide's pool on cluster1, in whichever form its MetalLB reads
   kubectl openmcp metallb cluster1 --range 10.0.3.241-10.0.3.250
 
@@ -92,8 +106,11 @@ other keys). The namespace (-n, default metallb-system) is created if missing.
   # Show the objects that would be written
   kubectl openmcp metallb cluster1 --range 10.0.3.241-10.0.3.250 --dry-run=client -o yaml
 
-  # Every member's pools
-  kubectl openmcp metallb --list`,
+  # Every member's pools and how many of their addresses are in use
+  kubectl openmcp metallb --list
+
+  # Move a pool even though Services hold addresses outside the new range
+  kubectl openmcp metallb cluster1 --range 10.0.7.0/29 --allow-stranded`,
 		ValidArgsFunction: completeContexts(root),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(root, cmd, args); err != nil {
@@ -114,6 +131,7 @@ other keys). The namespace (-n, default metallb-system) is created if missing.
 	f.StringVar(&o.Mode, "mode", o.Mode, "Which MetalLB configuration to write: auto (CRDs if served, else the ConfigMap), configmap or crd")
 	f.BoolVar(&o.AutoAssign, "auto-assign", o.AutoAssign, "Let MetalLB hand out the pool's addresses to any LoadBalancer Service (set only when given)")
 	f.BoolVar(&o.AllowOverlap, "allow-overlap", false, "Write the range even if it overlaps another pool in the federation (or if a member cannot be read)")
+	f.BoolVar(&o.AllowStranded, "allow-stranded", false, "Write the range even if it leaves out addresses Services hold (MetalLB then gives them other addresses)")
 	f.BoolVar(&o.List, "list", false, "Show the pools of the members instead of setting one")
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "With --list: don't print headers")
 	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "Clusters read at the same time")
@@ -150,7 +168,7 @@ func (o *MetalLBOptions) Validate(cmd *cobra.Command) error {
 	}
 	format := labelOutputFormat(o.PrintFlags)
 	if o.List {
-		return validateListMode(cmd, format, "range", "pool", "mode", "auto-assign", "allow-overlap", "dry-run")
+		return validateListMode(cmd, format, "range", "pool", "mode", "auto-assign", "allow-overlap", "allow-stranded", "dry-run")
 	}
 	if len(o.Clusters) != 1 {
 		return cli.Usagef("give exactly one CLUSTER (got %d), or --list to show the pools", len(o.Clusters))
@@ -216,7 +234,7 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Member, target *clusterArg) error {
 	return checkPoolOverlaps(ctx, o.kc, o.ErrOut, members, target, poolCheck{
 		Namespace: o.namespace, Pool: o.Pool, Ranges: o.ranges,
-		MaxParallel: o.MaxParallel, Timeout: o.ClusterTimeout, AllowOverlap: o.AllowOverlap,
+		MaxParallel: o.MaxParallel, Timeout: o.ClusterTimeout, AllowOverlap: o.AllowOverlap, AllowStranded: o.AllowStranded,
 	})
 }
 
@@ -227,6 +245,7 @@ type poolCheck struct {
 	MaxParallel     int
 	Timeout         time.Duration
 	AllowOverlap    bool
+	AllowStranded   bool
 }
 
 // checkPoolOverlaps is the federation-wide overlap check metallb and join share.
@@ -264,6 +283,9 @@ func checkPoolOverlaps(ctx context.Context, kc *fleet.Kubeconfig, errOut io.Writ
 			return fmt.Errorf("cluster %s: cannot read its MetalLB pools: %w", target.Name, r.Err)
 		}
 	}
+	if err := checkTargetPool(ctx, errOut, target, pc, read); err != nil {
+		return err
+	}
 	overlaps := metallb.FindOverlaps(target.Name, pc.Pool, pc.Ranges, read)
 	if pc.AllowOverlap {
 		for _, u := range unread {
@@ -281,6 +303,56 @@ func checkPoolOverlaps(ctx context.Context, kc *fleet.Kubeconfig, errOut io.Writ
 		return fmt.Errorf("%w; nothing was changed (--allow-overlap writes it anyway)", &metallb.OverlapError{Overlaps: overlaps})
 	}
 	return nil
+}
+
+// checkTargetPool checks the ranges against the target cluster itself: they
+// must be of a family its Services have, and must not leave out addresses
+// its Services hold (unless --allow-stranded).
+func checkTargetPool(ctx context.Context, errOut io.Writer, target *clusterArg, pc poolCheck, read []metallb.ClusterPools) error {
+	kube := target.Cluster.Client
+	fams, known, err := metallb.ReadFamilies(ctx, kube)
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w; nothing was changed", target.Name, err)
+	}
+	if known {
+		if err := metallb.CheckFamilies(target.Name, pc.Ranges, fams); err != nil {
+			return fmt.Errorf("%w; nothing was changed", err)
+		}
+	}
+	var old []metallb.Range
+	var mode metallb.Mode
+	for _, r := range read {
+		if r.Cluster != target.Name {
+			continue
+		}
+		mode = r.Mode
+		for _, p := range r.Pools {
+			if p.Name == pc.Pool {
+				old = p.Ranges
+			}
+		}
+	}
+	if len(old) == 0 {
+		return nil // a new pool strands nothing
+	}
+	use, err := metallb.ReadServiceUse(ctx, kube)
+	if err != nil {
+		if pc.AllowStranded {
+			cli.Warnf(errOut, "cluster %s: %v; Services holding addresses of pool %q were not checked", target.Name, err, pc.Pool)
+			return nil
+		}
+		return fmt.Errorf("cluster %s: cannot check which Services hold addresses of pool %q: %w; nothing was changed (--allow-stranded skips the check)", target.Name, pc.Pool, err)
+	}
+	stranded := metallb.Stranded(old, pc.Ranges, use.Holders)
+	if len(stranded) == 0 {
+		return nil
+	}
+	serr := &metallb.StrandedError{Cluster: target.Name, Pool: pc.Pool, Mode: mode, Holders: stranded}
+	if pc.AllowStranded {
+		cli.Warnf(errOut, "%v (written anyway: --allow-stranded)", serr)
+		return nil
+	}
+	return fmt.Errorf("%w; nothing was changed (--allow-stranded writes it anyway)", serr)
 }
 
 func (o *MetalLBOptions) print(cluster string, res metallb.Result) error {
@@ -324,13 +396,29 @@ func (o *MetalLBOptions) print(cluster string, res metallb.Result) error {
 
 // poolRow is one pool in --list -o json|yaml.
 type poolRow struct {
-	Cluster    string   `json:"cluster"`
-	Pool       string   `json:"pool"`
-	Namespace  string   `json:"namespace"`
-	Mode       string   `json:"mode"`
-	Protocol   string   `json:"protocol,omitempty"`
-	Addresses  []string `json:"addresses"`
-	AutoAssign bool     `json:"autoAssign"`
+	Cluster       string   `json:"cluster"`
+	Pool          string   `json:"pool"`
+	Namespace     string   `json:"namespace"`
+	Mode          string   `json:"mode"`
+	Protocol      string   `json:"protocol,omitempty"`
+	Addresses     []string `json:"addresses"`
+	AutoAssign    bool     `json:"autoAssign"`
+	AvoidBuggyIPs bool     `json:"avoidBuggyIPs,omitempty"`
+	// Size, Used and Free count addresses; Size and Free stop at 2^63-1
+	// (an IPv6 /64 pool), where MetalLB's own count stops. They are absent
+	// when the member's Services could not be read.
+	Size  *int64               `json:"size,omitempty"`
+	Used  *int                 `json:"used,omitempty"`
+	Free  *int64               `json:"free,omitempty"`
+	InUse []metallb.AddressUse `json:"inUse,omitempty"`
+}
+
+func capInt64(b *big.Int) *int64 {
+	v := int64(math.MaxInt64)
+	if b.IsInt64() {
+		v = b.Int64()
+	}
+	return &v
 }
 
 // RunList prints the pools of the chosen clusters, or of every member.
@@ -358,7 +446,7 @@ func (o *MetalLBOptions) RunList(ctx context.Context) error {
 		}
 		targets = append(targets, metallb.Target{Cluster: r.Name, Clients: metallb.Clients{Kube: c.Client, Dynamic: c.Dynamic}})
 	}
-	read := metallb.ReadAll(ctx, targets, o.namespace, o.MaxParallel, o.ClusterTimeout)
+	read := metallb.ReadAllWithUse(ctx, targets, o.namespace, o.MaxParallel, o.ClusterTimeout)
 
 	var rows []poolRow
 	table := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
@@ -367,8 +455,11 @@ func (o *MetalLBOptions) RunList(ctx context.Context) error {
 		{Name: "Addresses", Type: "string"},
 		{Name: "Mode", Type: "string"},
 		{Name: "Auto-Assign", Type: "string"},
+		{Name: "Used", Type: "string"},
+		{Name: "Free", Type: "string"},
 		{Name: "Namespace", Type: "string", Priority: 1},
 		{Name: "Protocol", Type: "string", Priority: 1},
+		{Name: "Held-By", Type: "string", Priority: 1},
 	}}
 	for _, r := range read {
 		if r.Err != nil {
@@ -377,15 +468,38 @@ func (o *MetalLBOptions) RunList(ctx context.Context) error {
 			continue
 		}
 		if len(r.Pools) == 0 {
-			table.Rows = append(table.Rows, metav1.TableRow{Cells: []any{r.Cluster, "<none>", "<none>", string(r.Mode), "<none>", o.namespace, "<none>"}})
+			table.Rows = append(table.Rows, metav1.TableRow{Cells: []any{r.Cluster, "<none>", "<none>", string(r.Mode), "<none>", "<none>", "<none>", o.namespace, "<none>", "<none>"}})
 			continue
+		}
+		if r.UseErr != nil {
+			cli.Warnf(o.ErrOut, "cluster %s: %v; USED and FREE are unknown", r.Cluster, r.UseErr)
+		} else {
+			for _, bad := range r.Use.Unparsed {
+				cli.Warnf(o.ErrOut, "cluster %s: %s, which is not an IP address", r.Cluster, bad)
+			}
 		}
 		for _, p := range r.Pools {
 			for _, bad := range p.Unparsed {
 				cli.Warnf(o.ErrOut, "cluster %s: pool %s holds %q, which is not an address range", r.Cluster, p.Name, bad)
 			}
-			rows = append(rows, poolRow{Cluster: r.Cluster, Pool: p.Name, Namespace: p.Namespace, Mode: string(p.Mode), Protocol: p.Protocol, Addresses: p.Addresses, AutoAssign: p.AutoAssign})
-			table.Rows = append(table.Rows, metav1.TableRow{Cells: []any{r.Cluster, p.Name, strings.Join(p.Addresses, ","), string(p.Mode), fmt.Sprint(p.AutoAssign), p.Namespace, orNone(p.Protocol)}})
+			row := poolRow{Cluster: r.Cluster, Pool: p.Name, Namespace: p.Namespace, Mode: string(p.Mode), Protocol: p.Protocol, Addresses: p.Addresses, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs}
+			used, free, heldBy := "<unknown>", "<unknown>", "<unknown>"
+			if r.Use != nil {
+				u := p.Usage(r.Use.Holders)
+				row.Size, row.Used, row.Free, row.InUse = capInt64(u.Size), &u.Used, capInt64(u.Free()), u.InUse
+				used, free, heldBy = fmt.Sprint(u.Used), u.Free().String(), "<none>"
+				var held []string
+				for _, a := range u.InUse {
+					for _, svc := range a.Services {
+						held = append(held, svc+"="+a.Address)
+					}
+				}
+				if len(held) > 0 {
+					heldBy = strings.Join(held, ",")
+				}
+			}
+			rows = append(rows, row)
+			table.Rows = append(table.Rows, metav1.TableRow{Cells: []any{r.Cluster, p.Name, strings.Join(p.Addresses, ","), string(p.Mode), fmt.Sprint(p.AutoAssign), used, free, p.Namespace, orNone(p.Protocol), heldBy}})
 		}
 	}
 	switch format := labelOutputFormat(o.PrintFlags); format {

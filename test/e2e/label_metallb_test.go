@@ -377,11 +377,11 @@ func TestMetalLBPools(t *testing.T) {
 		t.Fatalf("metallb --list: exit %d: %s", res.Code, res.Stderr)
 	}
 	out := lines(res.Stdout)
-	if len(out) != 3 || strings.Join(strings.Fields(out[0]), " ") != "CLUSTER POOL ADDRESSES MODE AUTO-ASSIGN" {
+	if len(out) != 3 || strings.Join(strings.Fields(out[0]), " ") != "CLUSTER POOL ADDRESSES MODE AUTO-ASSIGN USED FREE" {
 		t.Fatalf("--list:\n%s", res.Stdout)
 	}
-	if strings.Join(strings.Fields(out[1]), " ") != "cluster1 default 10.0.4.240/28 crd true" ||
-		strings.Join(strings.Fields(out[2]), " ") != "cluster2 default 10.0.5.0/28 configmap true" {
+	if strings.Join(strings.Fields(out[1]), " ") != "cluster1 default 10.0.4.240/28 crd true 0 16" ||
+		strings.Join(strings.Fields(out[2]), " ") != "cluster2 default 10.0.5.0/28 configmap true 0 16" {
 		t.Errorf("--list rows:\n%s", res.Stdout)
 	}
 

@@ -245,7 +245,7 @@ func (f *Federation) LogTails(lines int) string {
 	procs := []*process{f.etcd, f.kubefed}
 	for _, c := range f.Clusters() {
 		if c != nil {
-			procs = append(procs, c.apiserver, c.controllerManager, c.scheduler, c.kwok)
+			procs = append(procs, c.apiserver, c.controllerManager, c.scheduler, c.kwok, c.metallb)
 		}
 	}
 	procs = append(procs, f.openmcpProcesses()...)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -40,6 +41,10 @@ type Options struct {
 	// service controllers against the host (restarted whenever the joined
 	// members change); needs `make tools` to have built them.
 	OpenMCPControllers bool
+	// MetalLB runs a real MetalLB controller against members, by name:
+	// MetalLBLegacy (v0.12.1, the ConfigMap) or MetalLBCRD (v0.14.9,
+	// IPAddressPools; the member gets the CRDs too). See metallb.go.
+	MetalLB map[string]string
 	// ExecContexts adds, for every member, a context "<member>-exec" whose
 	// user authenticates through an exec credential plugin (a static token).
 	ExecContexts bool
@@ -85,6 +90,8 @@ type Cluster struct {
 	execToken         string
 	apiserver         *process
 	controllerManager *process
+	metallb           *process
+	metallbMode       string
 	scheduler         *process
 	kwok              *process
 	// KwokAddress is kwok's kubelet server (logs, exec) with Options.Pods.
@@ -130,6 +137,10 @@ func Launch(ctx context.Context, opts Options) (_ *Federation, err error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
+	}
+	opts.MetalLBCRDs = slices.Clone(opts.MetalLBCRDs)
+	if err := opts.validateMetalLB(); err != nil {
+		return nil, err
 	}
 	if opts.Dir == "" {
 		if opts.Dir, err = os.MkdirTemp("", "openmcp-sandbox-"); err != nil {
@@ -179,6 +190,16 @@ func Launch(ctx context.Context, opts Options) (_ *Federation, err error) {
 			return nil, fmt.Errorf("%s: MetalLB CRDs: %w", name, err)
 		}
 	}
+	if len(opts.MetalLBCRDs) > 0 {
+		for _, name := range opts.MetalLBCRDs {
+			if err = f.Member(name).WaitCRDsEstablished(ctx); err != nil {
+				return nil, fmt.Errorf("%s: MetalLB CRDs: %w", name, err)
+			}
+		}
+	}
+	if err = f.startMetalLB(ctx); err != nil {
+		return nil, err
+	}
 	if opts.KubeFed {
 		if err = f.startKubeFed(ctx); err != nil {
 			return nil, err
@@ -225,6 +246,7 @@ func (f *Federation) stopProcesses() {
 			continue
 		}
 		wg.Go(func() {
+			c.metallb.stop()
 			c.kwok.stop()
 			c.scheduler.stop()
 			c.controllerManager.stop()
@@ -250,6 +272,7 @@ func (f *Federation) Processes() map[string]int {
 		add(c.controllerManager)
 		add(c.scheduler)
 		add(c.kwok)
+		add(c.metallb)
 	}
 	for _, p := range f.openmcpProcesses() {
 		add(p)
@@ -260,6 +283,7 @@ func (f *Federation) Processes() map[string]int {
 // StopCluster stops a member's apiserver and controller manager, to test a
 // cluster that went away.
 func (c *Cluster) StopCluster() {
+	c.metallb.stop()
 	c.kwok.stop()
 	c.scheduler.stop()
 	c.controllerManager.stop()

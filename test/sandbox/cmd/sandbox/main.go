@@ -28,7 +28,7 @@ type state struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: sandbox up|down [--dir DIR] [--members N] [--kubefed] [--metallb cluster1,...] [--exec-contexts]")
+		fmt.Fprintln(os.Stderr, "usage: sandbox up|down [--dir DIR] [--members N] [--kubefed] [--metallb cluster1,...] [--metallb-controller cluster1=crd,cluster2=legacy] [--exec-contexts]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("sandbox", flag.ExitOnError)
@@ -36,6 +36,7 @@ func main() {
 	members := fs.Int("members", 2, "number of member clusters")
 	kubefed := fs.Bool("kubefed", true, "run the KubeFed controller manager on the host")
 	metallb := fs.String("metallb", "cluster1", "members that get MetalLB's CRDs (comma-separated, empty for none)")
+	metallbControllers := fs.String("metallb-controller", "", "members that get a running MetalLB controller, as MEMBER=legacy (v0.12.1, ConfigMap) or MEMBER=crd (v0.14.9, CRDs), comma-separated")
 	execContexts := fs.Bool("exec-contexts", false, "add <member>-exec contexts that use an exec credential plugin")
 	demoNodes := fs.Bool("demo-nodes", false, "create a control-plane and a worker node in each member (no kubelet runs: API objects only)")
 	mcks := fs.String("mcks", "", "with --demo-nodes: the member that gets nodes from three clouds, as an MCKS cluster has")
@@ -48,7 +49,7 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "up":
-		err = up(abs, *members, *kubefed, *metallb, *execContexts, *demoNodes, *mcks, *pods, *openmcpControllers)
+		err = up(abs, *members, *kubefed, *metallb, *metallbControllers, *execContexts, *demoNodes, *mcks, *pods, *openmcpControllers)
 	case "supervise-openmcp":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -68,7 +69,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func up(dir string, members int, kubefed bool, metallb string, execContexts, demoNodes bool, mcks string, pods, openmcpControllers bool) error {
+func up(dir string, members int, kubefed bool, metallb, metallbControllers string, execContexts, demoNodes bool, mcks string, pods, openmcpControllers bool) error {
 	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
 		return fmt.Errorf("a sandbox already runs in %s: stop it with `make sandbox-down`", dir)
 	}
@@ -76,11 +77,21 @@ func up(dir string, members int, kubefed bool, metallb string, execContexts, dem
 	if metallb != "" {
 		metallbMembers = strings.Split(metallb, ",")
 	}
+	controllers := map[string]string{}
+	if metallbControllers != "" {
+		for _, kv := range strings.Split(metallbControllers, ",") {
+			member, mode, ok := strings.Cut(kv, "=")
+			if !ok || member == "" {
+				return fmt.Errorf("--metallb-controller %q: want MEMBER=legacy or MEMBER=crd", kv)
+			}
+			controllers[member] = mode
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
 	f, err := sandbox.Launch(ctx, sandbox.Options{
-		Members: members, KubeFed: kubefed, MetalLBCRDs: metallbMembers, ExecContexts: execContexts,
+		Members: members, KubeFed: kubefed, MetalLBCRDs: metallbMembers, MetalLB: controllers, ExecContexts: execContexts,
 		Pods: pods, Dir: dir, Detached: true,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 	})
