@@ -272,6 +272,9 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	if perr := o.printResults(results); perr != nil && err == nil {
 		err = perr
 	}
+	if err == nil && o.Federation == federationOpenMCP && o.DryRun == cmdutil.DryRunNone && membersErr == nil {
+		o.ensureMemberNamespaces(ctx, members, items)
+	}
 	return err
 }
 

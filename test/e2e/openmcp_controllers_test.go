@@ -219,6 +219,28 @@ func TestOpenMCPControllersRunWhatPlaceWrites(t *testing.T) {
 	if rr["cluster1"] != 2 || rr["cluster2"] != 2 {
 		t.Errorf("algorithm=RR split 4 replicas as %v, want 2 and 2", rr)
 	}
+
+	// delete --wait removes what place wrote, and waits until OpenMCP's
+	// controllers have taken the members' copies away.
+	res = fed.OpenMCP(t, "delete", "-n", "openmcp", "-f", nginx, "--wait", "--timeout", "90s")
+	if res.Code != 0 {
+		t.Fatalf("delete --wait: exit %d: %s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if !strings.Contains(res.Stdout, `openmcpdeployment.openmcp.k8s.io "nginx" deleted`) {
+		t.Errorf("delete printed %q", res.Stdout)
+	}
+	desired, _ := memberDeployments(t, fed, "openmcp", "nginx")
+	for m, n := range desired {
+		if n != -1 {
+			t.Errorf("after delete --wait, %s still has Deployment nginx (%d replicas)", m, n)
+		}
+		if _, err := fed.Member(m).Client.CoreV1().Services("openmcp").Get(ctx, "nginx", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("after delete --wait, %s still has Service nginx (%v)", m, err)
+		}
+	}
+	if other, _ := memberDeployments(t, fed, "openmcp", "nginx-rr"); sum(other) != 4 {
+		t.Errorf("delete of nginx touched nginx-rr: %v", other)
+	}
 }
 
 // renamedManifest copies a manifest file with every object renamed.

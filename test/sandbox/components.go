@@ -153,6 +153,14 @@ func (f *Federation) startCluster(ctx context.Context, name string) (*Cluster, e
 	if err != nil {
 		return nil, err
 	}
+	// Nodes here have no kubelet: without the node lifecycle controller off
+	// they would turn NotReady and get tainted after 40 s. With Pods, kwok
+	// renews their leases, and the controller must run: it lifts the
+	// not-ready taint the apiserver puts on every new node.
+	controllers := "--controllers=*,-node-lifecycle-controller"
+	if f.opts.Pods {
+		controllers = "--controllers=*"
+	}
 	c.controllerManager, err = startProcess(f.opts.BinDir, f.Dir, name+"-kube-controller-manager", "kube-controller-manager", []string{
 		"--kubeconfig=" + kcmConfig,
 		"--service-account-private-key-file=" + p.path("sa.key"),
@@ -160,9 +168,7 @@ func (f *Federation) startCluster(ctx context.Context, name string) (*Cluster, e
 		"--leader-elect=false",
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(ports[0]),
 		"--cert-dir=" + filepath.Join(dir, "kcm-certs"),
-		// Nodes here have no kubelet: without this controller they would turn
-		// NotReady and get tainted after 40 s.
-		"--controllers=*,-node-lifecycle-controller",
+		controllers,
 		"--use-service-account-credentials=false",
 	}, f.opts.Detached)
 	return c, err
