@@ -56,7 +56,7 @@ if ! ls .cache/bin/openmcp-scheduler >/dev/null 2>&1; then
 fi
 
 say "Start a host (context openmcp) and three members: cluster1, cluster2, and an MCKS cluster; pods run (kube-scheduler + kwok), OpenMCP's controllers watch the host"
-eval "$(go run ./test/sandbox/cmd/sandbox up --dir "$dir" --members 3 --kubefed --metallb cluster1 --demo-nodes --mcks cluster3 --pods $openmcp_flag)"
+eval "$(go run ./test/sandbox/cmd/sandbox up --dir "$dir" --members 3 --kubefed --metallb cluster1 --metallb-controller cluster1=crd,cluster2=legacy --demo-nodes --mcks cluster3 --pods $openmcp_flag)"
 run kubectl config get-contexts
 run kubectl plugin list
 
@@ -92,6 +92,9 @@ if [[ -n $openmcp_flag ]]; then
   run kubectl openmcp status odeploy/nginx -n openmcp
   run kubectl openmcp status odeploy/openmcp-deployment -n openmcp
   run kubectl openmcp get deploy,svc --all-clusters -n openmcp
+  say "delete removes what place wrote; --wait follows OpenMCP's controllers until the members no longer run it"
+  run kubectl openmcp delete -n openmcp -f test/demo/nginx.yaml --wait
+  run kubectl openmcp get deploy --all-clusters -n openmcp
 fi
 run kubectl openmcp get odeploy,osvc -n openmcp --include-host
 

@@ -27,7 +27,8 @@ import (
 func openmcpFederation(t *testing.T) *sandbox.Federation {
 	t.Helper()
 	sandbox.RequireOpenMCPControllers(t)
-	fed := sandbox.Start(t, sandbox.Options{Members: 2, KubeFed: true, Pods: true, OpenMCPControllers: true})
+	fed := sandbox.Start(t, sandbox.Options{Members: 2, KubeFed: true, Pods: true, OpenMCPControllers: true,
+		MetalLB: map[string]string{"cluster1": sandbox.MetalLBCRD, "cluster2": sandbox.MetalLBLegacy}})
 	fed.Member("cluster1").CreateNodes(t,
 		sandbox.Node{Name: "c1-worker1", Roles: []string{"worker"}, CPU: "8", Memory: "16Gi", Ready: true},
 		sandbox.Node{Name: "c1-worker2", Roles: []string{"worker"}, CPU: "8", Memory: "16Gi", Ready: true},
@@ -41,8 +42,8 @@ func openmcpFederation(t *testing.T) *sandbox.Federation {
 			t.Fatalf("%s: kwok does not manage the nodes: %v", m.Name, err)
 		}
 	}
-	for _, j := range [][]string{{"cluster1", "AS", "KR"}, {"cluster2", "EU", "DE"}} {
-		res := fed.OpenMCP(t, "join", j[0], "--region", j[1], "--zone", j[2], "--wait=60s")
+	for _, j := range [][]string{{"cluster1", "AS", "KR", "10.0.3.241-10.0.3.250"}, {"cluster2", "EU", "DE", "10.0.4.241-10.0.4.250"}} {
+		res := fed.OpenMCP(t, "join", j[0], "--region", j[1], "--zone", j[2], "--metallb-range", j[3], "--wait=60s")
 		if res.Code != 0 {
 			t.Fatalf("join %s: exit %d: %s", j[0], res.Code, res.Stderr)
 		}
@@ -218,6 +219,36 @@ func TestOpenMCPControllersRunWhatPlaceWrites(t *testing.T) {
 	rr := waitReplicas(t, fed, "openmcp", "nginx-rr", 4, 90*time.Second)
 	if rr["cluster1"] != 2 || rr["cluster2"] != 2 {
 		t.Errorf("algorithm=RR split 4 replicas as %v, want 2 and 2", rr)
+	}
+
+	// The guide's OpenMCPService of type LoadBalancer, synced by OpenMCP's
+	// service controller to the members that run its workload, gets from each
+	// member's MetalLB an address of that member's own pool.
+	samples := filepath.Join(sandbox.RepoRoot(), "pkg/openmcp/testdata/reference/sample")
+	res = fed.OpenMCP(t, "place", "-n", "openmcp", "-f", filepath.Join(samples, "openmcpdeployment/cr.yaml"), "-f", filepath.Join(samples, "openmcpservice/cr.yaml"))
+	if res.Code != 0 {
+		t.Fatalf("place the guide's samples: exit %d: %s", res.Code, res.Stderr)
+	}
+	pools := map[string]string{"cluster1": "10.0.3.", "cluster2": "10.0.4."}
+	for _, m := range fed.Members {
+		var ip string
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+			svc, err := m.Client.CoreV1().Services("openmcp").Get(ctx, "openmcp-service", metav1.GetOptions{})
+			if err != nil || len(svc.Status.LoadBalancer.Ingress) == 0 {
+				return false, nil
+			}
+			ip = svc.Status.LoadBalancer.Ingress[0].IP
+			return true, nil
+		})
+		if err != nil || !strings.HasPrefix(ip, pools[m.Name]) {
+			t.Errorf("%s: openmcp-service got address %q (%v), want one from %s241-250", m.Name, ip, err, pools[m.Name])
+		}
+	}
+	svcs := fed.OpenMCP(t, "get", "svc", "openmcp-service", "-n", "openmcp", "--all-clusters")
+	for _, row := range parseTable(t, svcs.Stdout) {
+		if !strings.HasPrefix(row["EXTERNAL-IP"], pools[row["CLUSTER"]]) {
+			t.Errorf("get svc --all-clusters row %v: EXTERNAL-IP not from %s's pool\n%s", row, row["CLUSTER"], svcs.Stdout)
+		}
 	}
 
 	// delete --wait removes what place wrote, and waits until OpenMCP's
