@@ -113,7 +113,7 @@ func without(rules []rbacv1.PolicyRule, resource, verb string) []rbacv1.PolicyRu
 func TestDocumentedRBACIsEnough(t *testing.T) {
 	fed := sandbox.Start(t, sandbox.Options{Members: 2})
 	roles := documentedRoles(t)
-	for _, name := range []string{"openmcp-join-host", "openmcp-join-member", "openmcp-get-host", "openmcp-get-member"} {
+	for _, name := range []string{"openmcp-join-host", "openmcp-join-host-openmcp", "openmcp-join-member", "openmcp-get-host", "openmcp-get-member"} {
 		if roles[name] == nil {
 			t.Fatalf("docs/rbac.md has no role %s", name)
 		}
@@ -122,6 +122,7 @@ func TestDocumentedRBACIsEnough(t *testing.T) {
 
 	t.Run("join", func(t *testing.T) {
 		grant(t, fed.Host, "joiner", ns, roles["openmcp-join-host"].Rules)
+		grant(t, fed.Host, "joiner", "openmcp", roles["openmcp-join-host-openmcp"].Rules)
 		grant(t, fed.Member("cluster1"), "joiner", "", roles["openmcp-join-member"].Rules)
 		res := fed.OpenMCP(t, "join", "cluster1", "--as", "joiner")
 		if res.Code != 0 || !strings.Contains(res.Stdout, "cluster/cluster1 joined") {
