@@ -41,7 +41,6 @@ func (f *Federation) startPodRuntime(ctx context.Context, c *Cluster) error {
 		"--manage-all-nodes=true",
 		"--config=" + stages,
 		"--server-address=" + c.KwokAddress,
-		"--node-ip=127.0.0.1",
 		// kwok renews each node's lease, as a kubelet does, only when told how long.
 		"--node-lease-duration-seconds=40",
 	}, f.opts.Detached)
