@@ -38,6 +38,22 @@ type ClusterRecord struct {
 	MetalLBFrom, MetalLBTo string
 }
 
+// fill writes rec's non-empty fields into an OpenMCPCluster's spec, under
+// upstream's field names; empty ones leave what is there.
+func (rec ClusterRecord) fill(spec map[string]any) {
+	set := func(v string, path ...string) {
+		if v != "" {
+			_ = unstructured.SetNestedField(spec, v, path...)
+		}
+	}
+	set(rec.Platform, "clusterPlatformType")
+	set(rec.ServerIP, "serverIP")
+	set(rec.Region, "nodeInfo", "region")
+	set(rec.Zone, "nodeInfo", "zone")
+	set(rec.MetalLBFrom, "metalLBRange", "addressFrom")
+	set(rec.MetalLBTo, "metalLBRange", "addressTo")
+}
+
 // HostServesClusters reports whether the host has the OpenMCPCluster CRD:
 // a plain KubeFed host has not, and then no record is written.
 func HostServesClusters(d discovery.DiscoveryInterface) (bool, error) {
@@ -88,17 +104,7 @@ func RecordCluster(ctx context.Context, host dynamic.Interface, name string, rec
 		// Upstream types this as a Go time.Time: RFC 3339, never empty.
 		spec["joinStatusTime"] = time.Now().UTC().Format(time.RFC3339)
 	}
-	set := func(v string, path ...string) {
-		if v != "" {
-			_ = unstructured.SetNestedField(spec, v, path...)
-		}
-	}
-	set(rec.Platform, "clusterPlatformType")
-	set(rec.ServerIP, "serverIP")
-	set(rec.Region, "nodeInfo", "region")
-	set(rec.Zone, "nodeInfo", "zone")
-	set(rec.MetalLBFrom, "metalLBRange", "addressFrom")
-	set(rec.MetalLBTo, "metalLBRange", "addressTo")
+	rec.fill(spec)
 	delete(spec, "kubeconfigInfo")
 	after, _ := json.Marshal(spec)
 	if cur != nil && string(before) == string(after) {
@@ -121,17 +127,7 @@ func RecordCluster(ctx context.Context, host dynamic.Interface, name string, rec
 func UpdateClusterRecord(ctx context.Context, host dynamic.Interface, name string, rec ClusterRecord, dryRun bool) (bool, error) {
 	res := host.Resource(ClusterKind.GVR()).Namespace(Namespace)
 	spec := map[string]any{}
-	set := func(v string, path ...string) {
-		if v != "" {
-			_ = unstructured.SetNestedField(spec, v, path...)
-		}
-	}
-	set(rec.Platform, "clusterPlatformType")
-	set(rec.ServerIP, "serverIP")
-	set(rec.Region, "nodeInfo", "region")
-	set(rec.Zone, "nodeInfo", "zone")
-	set(rec.MetalLBFrom, "metalLBRange", "addressFrom")
-	set(rec.MetalLBTo, "metalLBRange", "addressTo")
+	rec.fill(spec)
 	if len(spec) == 0 {
 		return false, nil
 	}
