@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -252,5 +253,33 @@ func TestClustersWithTheSameDiscoveryFilesShareOneRESTMapper(t *testing.T) {
 	decodedDiscovery.Unlock()
 	if built != 1 {
 		t.Errorf("%d REST mappers built for two clusters with the same discovery files, want 1", built)
+	}
+}
+
+// An explicit --context names the host, before $OPENMCP_HOST_CONTEXT and a
+// context named "openmcp"; --host-context still comes first.
+func TestHostContextPrecedence(t *testing.T) {
+	path := writeKubeconfig(t)
+	t.Setenv(HostContextEnv, "")
+	flags := func(context string) *Kubeconfig {
+		f := genericclioptions.NewConfigFlags(true)
+		f.KubeConfig = &path
+		f.Context = &context
+		return NewKubeconfig(f)
+	}
+	for _, tc := range []struct{ flag, context, env, want string }{
+		{"", "cluster2", "", "cluster2"},
+		{"cluster1", "cluster2", "", "cluster1"},
+		{"", "cluster2", "cluster3", "cluster2"},
+		{"", "", "cluster3", "cluster3"},
+	} {
+		t.Setenv(HostContextEnv, tc.env)
+		got, err := flags(tc.context).HostContext(tc.flag)
+		if err != nil || got != tc.want {
+			t.Errorf("--host-context %q --context %q $%s=%q: host %q (%v), want %q", tc.flag, tc.context, HostContextEnv, tc.env, got, err, tc.want)
+		}
+	}
+	if _, err := flags("nosuch").HostContext(""); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("--context nosuch: %v", err)
 	}
 }

@@ -100,11 +100,16 @@ func (k *Kubeconfig) CurrentContext() (string, error) {
 	return raw.CurrentContext, nil
 }
 
-// HostContext decides which context is the federation host: the flag, else
-// $OPENMCP_HOST_CONTEXT, else "openmcp" when the kubeconfig has it, else the
-// current context. The chosen context must exist.
+// HostContext decides which context is the federation host: the flag
+// (--host-context), else kubectl's --context, else $OPENMCP_HOST_CONTEXT,
+// else "openmcp" when the kubeconfig has it, else the current context. An
+// explicit --context comes before the defaults because a kubectl user types
+// it first and expects it to be obeyed. The chosen context must exist.
 func (k *Kubeconfig) HostContext(flag string) (string, error) {
 	name := flag
+	if name == "" && k.base.Context != nil {
+		name = *k.base.Context
+	}
 	if name == "" {
 		name = os.Getenv(HostContextEnv)
 	}

@@ -25,7 +25,7 @@ const (
 
 func addHostFlags(root *cli.Root) {
 	f := root.Command.PersistentFlags()
-	f.String(flagHostContext, "", `Kubeconfig context of the KubeFed host cluster (default: $`+fleet.HostContextEnv+`, else "`+fleet.DefaultHostContext+`" if your kubeconfig has it, else the current context)`)
+	f.String(flagHostContext, "", `Kubeconfig context of the KubeFed host cluster (default: --context, else $`+fleet.HostContextEnv+`, else "`+fleet.DefaultHostContext+`" if your kubeconfig has it, else the current context)`)
 	f.String(flagKubeFedNamespace, fleet.DefaultKubeFedNamespace, "Namespace of the KubeFed control plane on the host")
 	_ = root.Command.RegisterFlagCompletionFunc(flagHostContext, completeContexts(root))
 }
