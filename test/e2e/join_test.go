@@ -320,9 +320,11 @@ func TestJoinLabelsAndSetsPoolInOneCommand(t *testing.T) {
 			t.Errorf("control-plane node label %s = %q, want KR", k, node.Labels[k])
 		}
 	}
+	// Every node by default: managed members show no control plane, and
+	// OpenMCP's scheduler reads the labels of any node.
 	worker, _ := fed.Member("cluster1").Client.CoreV1().Nodes().Get(ctx, "cluster1-worker", metav1.GetOptions{})
-	if _, ok := worker.Labels["topology.kubernetes.io/region"]; ok {
-		t.Errorf("worker labelled too; the guide labels control-plane nodes by default")
+	if worker.Labels["failure-domain.beta.kubernetes.io/region"] != "AS" {
+		t.Errorf("worker labels %v, want region AS on every node", worker.Labels)
 	}
 	kfc, err := fed.Host.Dynamic.Resource(fleet.KubeFedClusters).Namespace(sandbox.KubeFedNamespace).Get(ctx, "cluster1", metav1.GetOptions{})
 	if err != nil {
