@@ -148,7 +148,9 @@ func startSupervisor(dir string) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	return cmd.Process.Pid, cmd.Process.Release()
+	// Read before Release, which sets it to -1.
+	pid := cmd.Process.Pid
+	return pid, cmd.Process.Release()
 }
 
 func down(dir string) error {
@@ -165,6 +167,10 @@ func down(dir string) error {
 		return fmt.Errorf("%s: %w", stateFile, err)
 	}
 	for name, pid := range st.Processes {
+		if pid <= 1 {
+			// kill(-1) would signal every process we may signal.
+			continue
+		}
 		// Each component leads its own process group.
 		if err := syscall.Kill(-pid, syscall.SIGTERM); err == nil {
 			fmt.Fprintf(os.Stderr, "sandbox: stopped %s (pid %d)\n", name, pid)
@@ -172,6 +178,9 @@ func down(dir string) error {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for _, pid := range st.Processes {
+		if pid <= 1 {
+			continue
+		}
 		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 		}
