@@ -100,14 +100,12 @@ propagated for Federated<Kind> objects), printing which member still has what.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Manifest file, directory (its .yaml, .yml and .json files) or - for standard input; repeatable")
-	f.BoolVarP(&o.Recursive, "recursive", "R", false, "Read the directories given with -f recursively")
+	addManifestFlags(cmd, &o.Filenames, &o.Recursive)
 	f.StringVar(&o.Federation, "federation", federationOpenMCP, "What place wrote: openmcp (OpenMCP kinds) or kubefed (KubeFed Federated<Kind> objects)")
 	f.BoolVar(&o.Wait, "wait", false, "Wait until the host objects are gone and no member runs their copies any more")
 	f.DurationVar(&o.Timeout, "timeout", defaultDeleteTimeout, "How long --wait waits")
 	f.BoolVar(&o.IgnoreNotFound, "ignore-not-found", false, "Skip objects that are not on the host instead of failing")
 	f.StringVarP(&o.Output, "output", "o", "", "Output format: name (only the deleted objects' names)")
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	_ = cmd.RegisterFlagCompletionFunc("federation", cobra.FixedCompletions([]string{federationOpenMCP, federationKubeFed}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"name"}, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)

@@ -123,15 +123,13 @@ printed.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Manifest file, directory (its .yaml, .yml and .json files) or - for standard input; repeatable")
-	f.BoolVarP(&o.Recursive, "recursive", "R", false, "Read the directories given with -f recursively")
+	addManifestFlags(cmd, &o.Filenames, &o.Recursive)
 	f.StringSliceVar(&o.Clusters, "clusters", nil, "Member clusters to place on (comma-separated)")
 	f.StringSliceVar(&o.Regions, "region", nil, "Region(s) to place in: continent codes "+strings.Join(topology.Regions(), ", "))
 	f.StringSliceVar(&o.Zones, "zone", nil, "Zone(s) to place in: ISO 3166-1 alpha-2 country codes such as KR")
 	f.Int32Var(&o.Replicas, "replicas", 0, "Total replicas over the federation (OpenMCPDeployment spec.replicas)")
 	f.StringVar(&o.Federation, "federation", federationOpenMCP, "What to write: openmcp (OpenMCP kinds, for OpenMCP's controllers) or kubefed (KubeFed Federated<Kind> objects)")
 	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take over fields another field manager owns")
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	_ = cmd.RegisterFlagCompletionFunc("federation", cobra.FixedCompletions([]string{federationOpenMCP, federationKubeFed}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("region", cobra.FixedCompletions(topology.Regions(), cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
@@ -276,6 +274,15 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		o.ensureMemberNamespaces(ctx, members, items)
 	}
 	return err
+}
+
+// addManifestFlags adds -f and -R, which place and delete read alike, so
+// that delete finds exactly the objects place wrote from the same files.
+func addManifestFlags(cmd *cobra.Command, filenames *[]string, recursive *bool) {
+	f := cmd.Flags()
+	f.StringSliceVarP(filenames, "filename", "f", nil, "Manifest file, directory (its .yaml, .yml and .json files) or - for standard input; repeatable")
+	f.BoolVarP(recursive, "recursive", "R", false, "Read the directories given with -f recursively")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 }
 
 // openMCPItems converts every document to its OpenMCP object; delete uses
