@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api/mckstest"
 )
 
 // hostile is what an MCKS API that is not what it claims could send to take

@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckskubeconfig"
+	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/kubeconfig"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -160,25 +160,25 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	if c.ClusterConfig == "" {
 		return fmt.Errorf("cluster %q has no kubeconfig yet (phase %s): MCKS writes it when provisioning ends", o.name, orNone(c.Status.Phase))
 	}
-	cfg, err := mckskubeconfig.Rename([]byte(c.ClusterConfig), o.contextName)
+	cfg, err := kubeconfig.Rename([]byte(c.ClusterConfig), o.contextName)
 	if err != nil {
 		return fmt.Errorf("cluster %q: %w", o.name, err)
 	}
-	unsafe := mckskubeconfig.UnsafeFields(cfg)
+	unsafe := kubeconfig.UnsafeFields(cfg)
 	writes := o.merge || o.file != "" || o.raw
 	switch {
 	case len(unsafe) == 0:
 	case o.dryRun || !writes:
 		cli.Warnf(o.streams.ErrOut, "the kubeconfig of MCKS cluster %q sets %s: --merge, --file and --raw refuse it without --allow-unsafe-fields", o.name, strings.Join(unsafe, ", "))
 	case !o.allowUnsafe:
-		return &mckskubeconfig.UnsafeError{Cluster: o.name, Fields: unsafe}
+		return &kubeconfig.UnsafeError{Cluster: o.name, Fields: unsafe}
 	default:
 		cli.Warnf(o.streams.ErrOut, "writing what the kubeconfig of MCKS cluster %q sets beyond inline data, as --allow-unsafe-fields asks: %s", o.name, strings.Join(unsafe, ", "))
 	}
 	if o.dryRun && (o.merge || o.file != "") {
 		target := o.file
 		if o.merge {
-			target = mckskubeconfig.TargetFile(*o.root.ConfigFlags.KubeConfig, o.contextOrigin())
+			target = kubeconfig.TargetFile(*o.root.ConfigFlags.KubeConfig, o.contextOrigin())
 		}
 		if err := o.print(cfg, false); err != nil {
 			return err
@@ -188,8 +188,8 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	}
 	switch {
 	case o.merge:
-		path := mckskubeconfig.TargetFile(*o.root.ConfigFlags.KubeConfig, o.contextOrigin())
-		res, err := mckskubeconfig.Merge(path, cfg, o.overwrite)
+		path := kubeconfig.TargetFile(*o.root.ConfigFlags.KubeConfig, o.contextOrigin())
+		res, err := kubeconfig.Merge(path, cfg, o.overwrite)
 		if err != nil {
 			return err
 		}
@@ -201,7 +201,7 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		termsafe.Fprintf(o.streams.ErrOut, "Use it with: kubectl --context %s get nodes; federate it with: kubectl openmcp join %s\n", o.contextName, o.contextName)
 		return nil
 	case o.file != "":
-		if err := mckskubeconfig.WriteFile(o.file, cfg, o.overwrite); err != nil {
+		if err := kubeconfig.WriteFile(o.file, cfg, o.overwrite); err != nil {
 			return err
 		}
 		termsafe.Fprintf(o.streams.Out, "kubeconfig of cluster %q written to %s\n", o.name, o.file)

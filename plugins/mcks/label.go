@@ -20,8 +20,8 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcksplace"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/placement"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -79,13 +79,13 @@ A node that already has another value for a label is refused unless
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.csp, "csp", "", "Cloud provider: one of "+strings.Join(mckstopo.KnownCSPs, ", "))
+	f.StringVar(&o.csp, "csp", "", "Cloud provider: one of "+strings.Join(topology.KnownCSPs, ", "))
 	f.StringVar(&o.region, "region", "", "Region, as the cloud names it (e.g. ap-northeast-2, europe-west2)")
 	f.StringVar(&o.zone, "zone", "", "Zone, as the cloud names it (e.g. ap-northeast-2a)")
 	f.StringVarP(&o.selector, "selector", "l", "", "Label the nodes matching this selector instead of naming them")
 	f.BoolVar(&o.overwrite, "overwrite", false, "Replace labels that already have another value")
 	f.BoolVar(&o.allowAny, "allow-any", false, "Accept a CSP name MCKS does not know")
-	_ = cmd.RegisterFlagCompletionFunc("csp", cobra.FixedCompletions(mckstopo.KnownCSPs, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("csp", cobra.FixedCompletions(topology.KnownCSPs, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
 	o.out = newOutput(cmd, false)
 	return cmd
@@ -101,15 +101,15 @@ func (o *LabelOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.labels = map[string]string{}
 	if cmd.Flags().Changed("csp") {
-		o.labels[mckstopo.CSPLabel] = o.csp
+		o.labels[topology.CSPLabel] = o.csp
 	}
 	if cmd.Flags().Changed("region") {
-		o.labels[mckstopo.RegionLabel] = o.region
-		o.labels[mckstopo.BetaRegionLabel] = o.region
+		o.labels[topology.RegionLabel] = o.region
+		o.labels[topology.BetaRegionLabel] = o.region
 	}
 	if cmd.Flags().Changed("zone") {
-		o.labels[mckstopo.ZoneLabel] = o.zone
-		o.labels[mckstopo.BetaZoneLabel] = o.zone
+		o.labels[topology.ZoneLabel] = o.zone
+		o.labels[topology.BetaZoneLabel] = o.zone
 	}
 	o.client, err = kubeClient(o.root)
 	return err
@@ -132,8 +132,8 @@ func (o *LabelOptions) Validate() error {
 	if len(o.labels) == 0 {
 		return cli.Usagef("nothing to set: give --csp, --region or --zone")
 	}
-	if o.cmd.Flags().Changed("csp") && !o.allowAny && !mckstopo.IsKnownCSP(o.csp) {
-		return cli.Usagef("unknown CSP %q: MCKS knows %s (use --allow-any for another name)", o.csp, strings.Join(mckstopo.KnownCSPs, ", "))
+	if o.cmd.Flags().Changed("csp") && !o.allowAny && !topology.IsKnownCSP(o.csp) {
+		return cli.Usagef("unknown CSP %q: MCKS knows %s (use --allow-any for another name)", o.csp, strings.Join(topology.KnownCSPs, ", "))
 	}
 	for flag, v := range map[string]string{"csp": o.csp, "region": o.region, "zone": o.zone} {
 		if !o.cmd.Flags().Changed(flag) {
@@ -274,7 +274,7 @@ func (o *LabelOptions) label(ctx context.Context, name string) (*corev1.Node, bo
 			return nil
 		}
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": add, "resourceVersion": n.ResourceVersion}})
-		opts := metav1.PatchOptions{FieldManager: mcksplace.FieldManager}
+		opts := metav1.PatchOptions{FieldManager: placement.FieldManager}
 		if o.dryRun == cmdutil.DryRunServer {
 			opts.DryRun = []string{metav1.DryRunAll}
 		}

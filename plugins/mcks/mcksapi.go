@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
+	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
 )
 
 // apiFlags are the flags of the commands that drive the MCKS REST API. They

@@ -15,8 +15,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
+	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api/mckstest"
 )
 
 type result struct {

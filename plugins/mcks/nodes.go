@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 )
 
 const nodesExample = `  # Nodes with their cloud provider, region and zone
@@ -109,15 +109,15 @@ func (o *NodesOptions) Run(ctx context.Context) error {
 	var warnings []string
 	for i := range list.Items {
 		n := &list.Items[i]
-		topo := mckstopo.NodeTopology(n)
-		drift := mckstopo.Drift(n)
-		row := []string{n.Name, topo.CSP, topo.Region, topo.Zone, strings.Join(mckstopo.Roles(n), ","), mckstopo.Status(n), mckstopo.InternalIP(n), age(n.CreationTimestamp.Time)}
+		topo := topology.NodeTopology(n)
+		drift := topology.Drift(n)
+		row := []string{n.Name, topo.CSP, topo.Region, topo.Zone, strings.Join(topology.Roles(n), ","), topology.Status(n), topology.InternalIP(n), age(n.CreationTimestamp.Time)}
 		if o.out.Wide() {
-			row = append(row, strings.Join(mckstopo.PublicAddresses(n), ","), n.Status.NodeInfo.KubeletVersion, yesNo(drift != ""))
+			row = append(row, strings.Join(topology.PublicAddresses(n), ","), n.Status.NodeInfo.KubeletVersion, yesNo(drift != ""))
 		}
 		t.row(row...)
 		if topo.CSP == "" {
-			warnings = append(warnings, fmt.Sprintf("node %s has no %s label: MCKS did not provision it, or the label was removed (set it with kubectl mcks label %s --csp ...)", n.Name, mckstopo.CSPLabel, n.Name))
+			warnings = append(warnings, fmt.Sprintf("node %s has no %s label: MCKS did not provision it, or the label was removed (set it with kubectl mcks label %s --csp ...)", n.Name, topology.CSPLabel, n.Name))
 		}
 		if drift != "" {
 			warnings = append(warnings, fmt.Sprintf("node %s: %s", n.Name, drift))

@@ -15,8 +15,8 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcksplace"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/placement"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -37,12 +37,12 @@ type PlaceOptions struct {
 	root      *cli.Root
 	streams   genericiooptions.IOStreams
 	out       *output
-	placement mcksplace.Placement
+	placement placement.Placement
 	when      string
 	clear     bool
 	allowAny  bool
 
-	target    mcksplace.Target
+	target    placement.Target
 	namespace string
 	dryRun    cmdutil.DryRunStrategy
 	client    kubernetes.Interface
@@ -83,17 +83,17 @@ matches.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.placement.CSPs, "csp", nil, "Cloud providers the pods may run on (comma-separated): "+strings.Join(mckstopo.KnownCSPs, ", "))
+	f.StringSliceVar(&o.placement.CSPs, "csp", nil, "Cloud providers the pods may run on (comma-separated): "+strings.Join(topology.KnownCSPs, ", "))
 	f.StringSliceVar(&o.placement.Regions, "region", nil, "Regions the pods may run in (comma-separated)")
 	f.StringSliceVar(&o.placement.Zones, "zone", nil, "Zones the pods may run in (comma-separated)")
 	f.BoolVar(&o.placement.Preferred, "preferred", false, "Prefer the nodes instead of requiring them")
-	f.Int32Var(&o.placement.Weight, "weight", mcksplace.DefaultWeight, "Weight of the preferred term, 1 to 100 (with --preferred)")
+	f.Int32Var(&o.placement.Weight, "weight", placement.DefaultWeight, "Weight of the preferred term, 1 to 100 (with --preferred)")
 	f.StringVar(&o.placement.Spread, "spread", "", "Spread the pods evenly over csp, region or zone")
 	f.Int32Var(&o.placement.MaxSkew, "max-skew", 1, "Largest allowed difference in pod count between two domains (with --spread)")
 	f.StringVar(&o.when, "when-unsatisfiable", "", "DoNotSchedule or ScheduleAnyway (with --spread; default DoNotSchedule, ScheduleAnyway with --preferred)")
 	f.BoolVar(&o.clear, "clear", false, "Remove the placement place wrote, and nothing else")
 	f.BoolVar(&o.allowAny, "allow-any", false, "Accept a CSP name MCKS does not know")
-	_ = cmd.RegisterFlagCompletionFunc("csp", cobra.FixedCompletions(mckstopo.KnownCSPs, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("csp", cobra.FixedCompletions(topology.KnownCSPs, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("spread", cobra.FixedCompletions([]string{"csp", "region", "zone"}, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
 	o.out = newOutput(cmd, false)
@@ -104,7 +104,7 @@ matches.`,
 func (o *PlaceOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.cmd = cmd
 	var err error
-	if o.target, err = mcksplace.ParseTarget(args); err != nil {
+	if o.target, err = placement.ParseTarget(args); err != nil {
 		return cli.Usagef("%v", err)
 	}
 	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
@@ -148,16 +148,16 @@ func (o *PlaceOptions) Validate() error {
 
 // Run edits the workload and reports.
 func (o *PlaceOptions) Run(ctx context.Context) error {
-	dry := map[cmdutil.DryRunStrategy]mcksplace.DryRun{cmdutil.DryRunNone: mcksplace.DryRunNone, cmdutil.DryRunClient: mcksplace.DryRunClient, cmdutil.DryRunServer: mcksplace.DryRunServer}[o.dryRun]
-	res, err := mcksplace.Edit(ctx, o.client, o.namespace, o.target, dry, func(spec *corev1.PodSpec, spread mcksplace.Spread) error {
+	dry := map[cmdutil.DryRunStrategy]placement.DryRun{cmdutil.DryRunNone: placement.DryRunNone, cmdutil.DryRunClient: placement.DryRunClient, cmdutil.DryRunServer: placement.DryRunServer}[o.dryRun]
+	res, err := placement.Edit(ctx, o.client, o.namespace, o.target, dry, func(spec *corev1.PodSpec, spread placement.Spread) error {
 		if o.clear {
-			mcksplace.Clear(spec)
+			placement.Clear(spec)
 			return nil
 		}
 		if o.placement.Spread != "" && spread.Selector == nil {
 			return fmt.Errorf("%s has no pod selector to spread by", o.target)
 		}
-		mcksplace.Apply(spec, o.placement, spread)
+		placement.Apply(spec, o.placement, spread)
 		return nil
 	})
 	if apierrors.IsNotFound(err) {
@@ -167,7 +167,7 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("cannot place %s: %w", o.target, err)
 	}
 	if !o.clear {
-		for _, c := range mcksplace.Conflicts(res.Before, o.placement) {
+		for _, c := range placement.Conflicts(res.Before, o.placement) {
 			cli.Warnf(o.streams.ErrOut, "%s: %s", o.target, c)
 		}
 		o.warnUnmatched(ctx)
@@ -202,13 +202,13 @@ func (o *PlaceOptions) warnUnmatched(ctx context.Context) {
 	seen := map[string]int{}
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		if !mckstopo.IsReady(n) {
+		if !topology.IsReady(n) {
 			continue
 		}
-		if mcksplace.Matches(n, o.placement) {
+		if placement.Matches(n, o.placement) {
 			return
 		}
-		t := mckstopo.NodeTopology(n)
+		t := topology.NodeTopology(n)
 		seen[orNone(t.CSP)+"/"+orNone(t.Region)]++
 	}
 	var have []string

@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -112,7 +112,7 @@ func (o *PodsOptions) Run(ctx context.Context) error {
 	topo, err := nodeTopologies(ctx, o.client)
 	if apierrors.IsForbidden(err) {
 		cli.Warnf(o.streams.ErrOut, "cannot list nodes (%v): CSP, REGION and ZONE are unknown", err)
-		topo, err = map[string]mckstopo.Topology{}, nil
+		topo, err = map[string]topology.Topology{}, nil
 	}
 	if err != nil {
 		return fmt.Errorf("cannot list nodes: %w", err)
@@ -131,7 +131,7 @@ func (o *PodsOptions) Run(ctx context.Context) error {
 		p := &pods.Items[i]
 		tp, known := topo[p.Spec.NodeName]
 		if p.Spec.NodeName != "" && !known {
-			tp = mckstopo.Topology{CSP: "<unknown>", Region: "<unknown>", Zone: "<unknown>"}
+			tp = topology.Topology{CSP: "<unknown>", Region: "<unknown>", Zone: "<unknown>"}
 		}
 		var row []string
 		if o.allNamespaces {
@@ -148,14 +148,14 @@ func (o *PodsOptions) Run(ctx context.Context) error {
 }
 
 // nodeTopologies maps node names to their topology.
-func nodeTopologies(ctx context.Context, c kubernetes.Interface) (map[string]mckstopo.Topology, error) {
+func nodeTopologies(ctx context.Context, c kubernetes.Interface) (map[string]topology.Topology, error) {
 	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]mckstopo.Topology, len(nodes.Items))
+	out := make(map[string]topology.Topology, len(nodes.Items))
 	for i := range nodes.Items {
-		out[nodes.Items[i].Name] = mckstopo.NodeTopology(&nodes.Items[i])
+		out[nodes.Items[i].Name] = topology.NodeTopology(&nodes.Items[i])
 	}
 	return out, nil
 }

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -85,7 +85,7 @@ func (o *SummaryOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot list pods: %w", err)
 	}
-	s := mckstopo.Summarize(nodes.Items, pods.Items)
+	s := topology.Summarize(nodes.Items, pods.Items)
 	switch o.output {
 	case "json":
 		data, err := json.MarshalIndent(s, "", "    ")

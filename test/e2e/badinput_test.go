@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api/mckstest"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api/mckstest"
 )
 
 // kubectl mcks kubeconfig --merge, run by the built binary many times at

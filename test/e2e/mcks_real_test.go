@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
+	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/mcksserver"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )

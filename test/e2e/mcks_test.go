@@ -15,14 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
 func mcksTopo(csp, region, zone string) map[string]string {
-	l := map[string]string{mckstopo.CSPLabel: csp, mckstopo.RegionLabel: region}
+	l := map[string]string{topology.CSPLabel: csp, topology.RegionLabel: region}
 	if zone != "" {
-		l[mckstopo.ZoneLabel] = zone
+		l[topology.ZoneLabel] = zone
 	}
 	return l
 }
@@ -113,7 +113,7 @@ func TestMCKSClusterSide(t *testing.T) {
 			t.Errorf("wide row without drift %v", r)
 		}
 
-		gcp := mcksRows(t, mcksRun(t, fed, "nodes", "-l", mckstopo.CSPLabel+"=gcp").Stdout)
+		gcp := mcksRows(t, mcksRun(t, fed, "nodes", "-l", topology.CSPLabel+"=gcp").Stdout)
 		if len(gcp) != 3 {
 			t.Errorf("-l csp=gcp: %v", gcp)
 		}
@@ -213,7 +213,7 @@ func TestMCKSClusterSide(t *testing.T) {
 				t.Errorf("%v: exit %d, want %d and %q", tc.args, res.Code, tc.code, tc.want)
 			}
 		}
-		if l := nodeLabels("stray-1"); l[mckstopo.CSPLabel] != "" || l[mckstopo.RegionLabel] != "" {
+		if l := nodeLabels("stray-1"); l[topology.CSPLabel] != "" || l[topology.RegionLabel] != "" {
 			t.Errorf("refused or dry-run label changed stray-1: %v", l)
 		}
 		if !reflect.DeepEqual(nodeLabels("aws-seoul-1"), before) {
@@ -225,7 +225,7 @@ func TestMCKSClusterSide(t *testing.T) {
 			t.Errorf("label stray-1: exit %d %q", res.Code, res.Stdout)
 		}
 		l := nodeLabels("stray-1")
-		for k, v := range map[string]string{mckstopo.CSPLabel: "ncp", mckstopo.RegionLabel: "KR", mckstopo.ZoneLabel: "KR-1", mckstopo.BetaRegionLabel: "KR", mckstopo.BetaZoneLabel: "KR-1"} {
+		for k, v := range map[string]string{topology.CSPLabel: "ncp", topology.RegionLabel: "KR", topology.ZoneLabel: "KR-1", topology.BetaRegionLabel: "KR", topology.BetaZoneLabel: "KR-1"} {
 			if l[k] != v {
 				t.Errorf("stray-1 %s=%q, want %q", k, l[k], v)
 			}
@@ -233,7 +233,7 @@ func TestMCKSClusterSide(t *testing.T) {
 		if res := mcksRun(t, fed, "label", "stray-1", "--csp", "ncp"); res.Stdout != "node/stray-1 unchanged\n" {
 			t.Errorf("relabel same value: %q", res.Stdout)
 		}
-		if res := mcksRun(t, fed, "label", "aws-virginia-1", "--zone", "us-east-1b", "--overwrite"); res.Code != 0 || nodeLabels("aws-virginia-1")[mckstopo.ZoneLabel] != "us-east-1b" {
+		if res := mcksRun(t, fed, "label", "aws-virginia-1", "--zone", "us-east-1b", "--overwrite"); res.Code != 0 || nodeLabels("aws-virginia-1")[topology.ZoneLabel] != "us-east-1b" {
 			t.Errorf("--overwrite: exit %d", res.Code)
 		}
 		if rows := mcksRows(t, mcksRun(t, fed, "nodes").Stdout); !reflect.DeepEqual(mcksRow(t, rows, "stray-1")[1:4], []string{"ncp", "KR", "KR-1"}) {
@@ -305,8 +305,8 @@ func TestMCKSClusterSide(t *testing.T) {
 		terms := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
 		wantExprs := []corev1.NodeSelectorRequirement{
 			{Key: "kubernetes.io/os", Operator: corev1.NodeSelectorOpIn, Values: []string{"linux"}},
-			{Key: mckstopo.CSPLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"gcp"}},
-			{Key: mckstopo.RegionLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"europe-west2"}},
+			{Key: topology.CSPLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"gcp"}},
+			{Key: topology.RegionLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"europe-west2"}},
 		}
 		if len(terms) != 1 || !reflect.DeepEqual(terms[0].MatchExpressions, wantExprs) {
 			t.Errorf("stored required terms %+v", terms)
@@ -314,7 +314,7 @@ func TestMCKSClusterSide(t *testing.T) {
 		if !reflect.DeepEqual(spec.Affinity.PodAntiAffinity, userAffinity.PodAntiAffinity) {
 			t.Errorf("user's pod anti-affinity changed: %+v", spec.Affinity.PodAntiAffinity)
 		}
-		if len(spec.TopologySpreadConstraints) != 1 || spec.TopologySpreadConstraints[0].TopologyKey != mckstopo.CSPLabel ||
+		if len(spec.TopologySpreadConstraints) != 1 || spec.TopologySpreadConstraints[0].TopologyKey != topology.CSPLabel ||
 			!reflect.DeepEqual(spec.TopologySpreadConstraints[0].MatchLabelKeys, []string{"pod-template-hash"}) {
 			t.Errorf("stored spread %+v", spec.TopologySpreadConstraints)
 		}
@@ -362,7 +362,7 @@ func TestMCKSClusterSide(t *testing.T) {
 			t.Errorf("place cronjob: exit %d %q", res.Code, res.Stderr)
 		}
 		got, _ := m.Client.BatchV1().CronJobs(apps).Get(ctx, "nightly", metav1.GetOptions{})
-		if tsc := got.Spec.JobTemplate.Spec.Template.Spec.TopologySpreadConstraints; len(tsc) != 1 || tsc[0].TopologyKey != mckstopo.RegionLabel {
+		if tsc := got.Spec.JobTemplate.Spec.Template.Spec.TopologySpreadConstraints; len(tsc) != 1 || tsc[0].TopologyKey != topology.RegionLabel {
 			t.Errorf("cronjob spread %+v", tsc)
 		}
 		job := &batchv1.Job{

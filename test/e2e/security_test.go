@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api/mckstest"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 

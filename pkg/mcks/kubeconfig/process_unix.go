@@ -1,6 +1,6 @@
 //go:build unix
 
-package mckskubeconfig
+package kubeconfig
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package mcksplace
+package placement
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package mcks
+package api
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"

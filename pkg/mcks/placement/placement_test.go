@@ -1,4 +1,4 @@
-package mcksplace
+package placement
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 )
 
 // userSpec is a pod spec with affinity the user wrote by hand.
@@ -54,7 +54,7 @@ func TestApplyOnEmptySpecPinsCSPAndRegion(t *testing.T) {
 	if len(terms) != 1 {
 		t.Fatalf("%d terms, want 1", len(terms))
 	}
-	want := map[string][]string{mckstopo.CSPLabel: {"gcp"}, mckstopo.RegionLabel: {"europe-west2"}}
+	want := map[string][]string{topology.CSPLabel: {"gcp"}, topology.RegionLabel: {"europe-west2"}}
 	if got := keysOf(terms[0]); !reflect.DeepEqual(got, want) {
 		t.Errorf("term %v, want %v (csp AND region in one term)", got, want)
 	}
@@ -74,7 +74,7 @@ func TestApplyKeepsUserAffinityAndANDsIntoEveryTerm(t *testing.T) {
 	}
 	for i, arch := range []string{"amd64", "arm64"} {
 		got := keysOf(terms[i])
-		want := map[string][]string{"kubernetes.io/arch": {arch}, mckstopo.CSPLabel: {"aws"}, mckstopo.RegionLabel: {"ap-northeast-2"}}
+		want := map[string][]string{"kubernetes.io/arch": {arch}, topology.CSPLabel: {"aws"}, topology.RegionLabel: {"ap-northeast-2"}}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("term %d: %v, want %v", i, got, want)
 		}
@@ -90,7 +90,7 @@ func TestApplyKeepsUserAffinityAndANDsIntoEveryTerm(t *testing.T) {
 		t.Fatalf("spreads %+v: want the user's then ours", spreads)
 	}
 	ours := spreads[1]
-	if ours.TopologyKey != mckstopo.CSPLabel || ours.MaxSkew != 1 || ours.WhenUnsatisfiable != corev1.DoNotSchedule ||
+	if ours.TopologyKey != topology.CSPLabel || ours.MaxSkew != 1 || ours.WhenUnsatisfiable != corev1.DoNotSchedule ||
 		ours.LabelSelector.MatchLabels["app"] != "web" || !reflect.DeepEqual(ours.MatchLabelKeys, []string{"pod-template-hash"}) {
 		t.Errorf("our spread %+v", ours)
 	}
@@ -100,7 +100,7 @@ func TestApplyKeepsUserAffinityAndANDsIntoEveryTerm(t *testing.T) {
 	terms = spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
 	for i := range terms {
 		got := keysOf(terms[i])
-		if len(terms[i].MatchExpressions) != 2 || !reflect.DeepEqual(got[mckstopo.CSPLabel], []string{"gcp"}) || got[mckstopo.RegionLabel] != nil {
+		if len(terms[i].MatchExpressions) != 2 || !reflect.DeepEqual(got[topology.CSPLabel], []string{"gcp"}) || got[topology.RegionLabel] != nil {
 			t.Errorf("after re-place term %d: %+v", i, terms[i].MatchExpressions)
 		}
 	}
@@ -141,12 +141,12 @@ func TestPreferredReplacesRequiredAndClearRemovesAll(t *testing.T) {
 func TestClearKeepsMixedPreferredTermsAndMatchFields(t *testing.T) {
 	spec := corev1.PodSpec{Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
 		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: mckstopo.CSPLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"aws"}}},
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: topology.CSPLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"aws"}}},
 			MatchFields:      []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{"n1"}}},
 		}}},
 		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{Weight: 1, Preference: corev1.NodeSelectorTerm{
 			MatchExpressions: []corev1.NodeSelectorRequirement{
-				{Key: mckstopo.CSPLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"aws"}},
+				{Key: topology.CSPLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"aws"}},
 				{Key: "disktype", Operator: corev1.NodeSelectorOpIn, Values: []string{"ssd"}},
 			}}}},
 	}}}
@@ -185,14 +185,14 @@ func TestValidate(t *testing.T) {
 }
 
 func TestMatchesAndConflicts(t *testing.T) {
-	n := corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{mckstopo.CSPLabel: "gcp", mckstopo.RegionLabel: "europe-west2"}}}
+	n := corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{topology.CSPLabel: "gcp", topology.RegionLabel: "europe-west2"}}}
 	if !Matches(&n, Placement{CSPs: []string{"aws", "gcp"}, Regions: []string{"europe-west2"}}) {
 		t.Error("gcp/europe-west2 node does not match")
 	}
 	if Matches(&n, Placement{CSPs: []string{"gcp"}, Zones: []string{"europe-west2-a"}}) {
 		t.Error("node without zone label matches a zone")
 	}
-	spec := corev1.PodSpec{NodeSelector: map[string]string{mckstopo.CSPLabel: "aws"}}
+	spec := corev1.PodSpec{NodeSelector: map[string]string{topology.CSPLabel: "aws"}}
 	if c := Conflicts(&spec, Placement{CSPs: []string{"gcp"}}); len(c) != 1 || !strings.Contains(c[0], "nodeSelector also requires topology.cloud-barista.github.io/csp=aws") {
 		t.Errorf("conflicts %v", c)
 	}
@@ -246,7 +246,7 @@ func TestEditPatchesDeploymentAndKeepsUserAffinity(t *testing.T) {
 	got, _ := client.AppsV1().Deployments("prod").Get(context.Background(), "web", metav1.GetOptions{})
 	spec := got.Spec.Template.Spec
 	terms := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
-	if len(terms) != 2 || keysOf(terms[0])[mckstopo.CSPLabel][0] != "gcp" || keysOf(terms[1])["kubernetes.io/arch"][0] != "arm64" {
+	if len(terms) != 2 || keysOf(terms[0])[topology.CSPLabel][0] != "gcp" || keysOf(terms[1])["kubernetes.io/arch"][0] != "arm64" {
 		t.Errorf("stored terms %+v", terms)
 	}
 	if len(spec.TopologySpreadConstraints) != 2 || spec.Affinity.PodAntiAffinity == nil {
@@ -285,7 +285,7 @@ func TestEditClientDryRunWritesNothing(t *testing.T) {
 	if err != nil || !res.Changed {
 		t.Fatalf("dry run: %v changed=%v", err, res.Changed)
 	}
-	if d := res.Object.(*appsv1.Deployment); d.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[1].Key != mckstopo.CSPLabel {
+	if d := res.Object.(*appsv1.Deployment); d.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[1].Key != topology.CSPLabel {
 		t.Errorf("dry-run object lacks the placement")
 	}
 	got, _ := client.AppsV1().Deployments("prod").Get(context.Background(), "web", metav1.GetOptions{})

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package mckskubeconfig
+package kubeconfig
 
 // processGone cannot tell on this platform: the lock is waited for.
 func processGone(int) bool { return false }

@@ -1,9 +1,9 @@
-// Package mcksplace edits where a workload's pods may run on an MCKS
+// Package placement edits where a workload's pods may run on an MCKS
 // cluster: node affinity on the CSP, region and zone labels, and topology
 // spread over one of them. It owns those label keys in the pod template and
 // nothing else: affinity on other keys, pod (anti-)affinity and spread on
 // other keys, as the user wrote them, are kept.
-package mcksplace
+package placement
 
 import (
 	"fmt"
@@ -14,14 +14,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mckstopo"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 )
 
 // OwnKeys are the node label keys whose terms place writes and replaces.
-var OwnKeys = []string{mckstopo.CSPLabel, mckstopo.RegionLabel, mckstopo.ZoneLabel}
+var OwnKeys = []string{topology.CSPLabel, topology.RegionLabel, topology.ZoneLabel}
 
 // SpreadKeys maps --spread values to label keys.
-var SpreadKeys = map[string]string{"csp": mckstopo.CSPLabel, "region": mckstopo.RegionLabel, "zone": mckstopo.ZoneLabel}
+var SpreadKeys = map[string]string{"csp": topology.CSPLabel, "region": topology.RegionLabel, "zone": topology.ZoneLabel}
 
 // DefaultWeight is the weight of a preferred term.
 const DefaultWeight = 100
@@ -47,8 +47,8 @@ func (p Placement) Validate(allowAnyCSP bool) error {
 		return fmt.Errorf("--preferred needs --csp, --region or --zone")
 	}
 	for _, c := range p.CSPs {
-		if !allowAnyCSP && !mckstopo.IsKnownCSP(c) {
-			return fmt.Errorf("unknown CSP %q: MCKS knows %s (use --allow-any for another name)", c, strings.Join(mckstopo.KnownCSPs, ", "))
+		if !allowAnyCSP && !topology.IsKnownCSP(c) {
+			return fmt.Errorf("unknown CSP %q: MCKS knows %s (use --allow-any for another name)", c, strings.Join(topology.KnownCSPs, ", "))
 		}
 	}
 	for flag, vals := range map[string][]string{"--csp": p.CSPs, "--region": p.Regions, "--zone": p.Zones} {
@@ -88,7 +88,7 @@ func (p Placement) Requirements() []corev1.NodeSelectorRequirement {
 	for _, r := range []struct {
 		key  string
 		vals []string
-	}{{mckstopo.CSPLabel, p.CSPs}, {mckstopo.RegionLabel, p.Regions}, {mckstopo.ZoneLabel, p.Zones}} {
+	}{{topology.CSPLabel, p.CSPs}, {topology.RegionLabel, p.Regions}, {topology.ZoneLabel, p.Zones}} {
 		if len(r.vals) > 0 {
 			reqs = append(reqs, corev1.NodeSelectorRequirement{Key: r.key, Operator: corev1.NodeSelectorOpIn, Values: slices.Clone(r.vals)})
 		}

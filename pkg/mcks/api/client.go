@@ -1,8 +1,8 @@
-// Package mcks is a client of the CB-Ladybug MCKS REST API (swagger v0.7.1.1,
+// Package api is a client of the CB-Ladybug MCKS REST API (swagger v0.7.1.1,
 // root /mcks on port 1470; the server v0.7.2, which the e2e tests run, serves
 // it under /ladybug): clusters, nodes, VM specs and the health check, with the
 // server's quirks handled and its bad answers turned into one-line errors.
-package mcks
+package api
 
 import (
 	"bytes"

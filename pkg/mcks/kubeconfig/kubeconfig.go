@@ -1,8 +1,8 @@
-// Package mckskubeconfig turns the admin kubeconfig MCKS keeps for a cluster
+// Package kubeconfig turns the admin kubeconfig MCKS keeps for a cluster
 // into one that can live beside others, and merges it into the user's
 // kubeconfig the way kubectl writes kubeconfigs: under kubectl's lock file,
 // replaced atomically, readable by the user alone.
-package mckskubeconfig
+package kubeconfig
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package mcks_test
+package api_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/mckstest"
+	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api/mckstest"
 )
 
 func newClient(t *testing.T, srv *mckstest.Server) *mcks.Client {

@@ -1,4 +1,4 @@
-package mckskubeconfig
+package kubeconfig
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package mcks
+package api
 
 import (
 	"errors"

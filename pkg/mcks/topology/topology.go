@@ -1,7 +1,7 @@
-// Package mckstopo reads where the nodes of an MCKS cluster run: the cloud
+// Package topology reads where the nodes of an MCKS cluster run: the cloud
 // provider (CSP), region and zone MCKS labels every node with, the node-IP
 // drift MCKS nodes suffer after a reboot, and counts per CSP and region.
-package mckstopo
+package topology
 
 import (
 	"fmt"

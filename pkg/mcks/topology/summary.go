@@ -1,4 +1,4 @@
-package mckstopo
+package topology
 
 import (
 	"sort"

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks"
+	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
 )
 
 // Fault is a bad answer the server gives instead of the real one.
