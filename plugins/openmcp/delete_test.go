@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 )
@@ -106,9 +105,10 @@ func deleteOptions(dyn dynamic.Interface, stdin string) (*DeleteOptions, *bytes.
 	o := &DeleteOptions{
 		Filenames: []string{"-"}, Federation: federationOpenMCP, Timeout: time.Second, pollInterval: 10 * time.Millisecond,
 		namespace: "web",
-		host:      &hostTarget{Context: "openmcp", Namespace: fleet.DefaultKubeFedNamespace, Cluster: &federation.Cluster{Dynamic: dyn}},
+		hostc:     &fleet.Clients{Dynamic: dyn},
 		IOStreams: genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut},
 	}
+	o.fleet = fleet.NewForClusters(fleet.NewClusterWithClients("openmcp", "openmcp", o.hostc), fleet.DefaultKubeFedNamespace, nil, &errOut)
 	return o, &out, &errOut
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -36,6 +35,7 @@ const (
 
 // PlaceOptions are the options of `kubectl openmcp place`.
 type PlaceOptions struct {
+	root           *cli.Root
 	Filenames      []string
 	Recursive      bool
 	Clusters       []string
@@ -50,15 +50,15 @@ type PlaceOptions struct {
 	replicasSet      bool
 	namespace        string
 	enforceNamespace bool
-	kc               *fleet.Kubeconfig
-	host             *hostTarget
+	fleet            *fleet.Fleet
+	hostc            *fleet.Clients
 	printer          printers.ResourcePrinter
 	genericiooptions.IOStreams
 }
 
 // NewCmdPlace is `kubectl openmcp place`.
 func NewCmdPlace(root *cli.Root) *cobra.Command {
-	o := &PlaceOptions{IOStreams: root.Streams, Federation: federationOpenMCP, PrintFlags: genericclioptions.NewPrintFlags("placed").WithTypeSetter(nil)}
+	o := &PlaceOptions{root: root, IOStreams: root.Streams, Federation: federationOpenMCP, PrintFlags: genericclioptions.NewPrintFlags("placed").WithTypeSetter(nil)}
 	cmd := &cobra.Command{
 		Use:   "place -f FILENAME [--clusters c1,c2] [--region AS] [--zone KR] [--replicas N]",
 		Short: "Place OpenMCP resources, or plain Kubernetes manifests, on the federation",
@@ -112,15 +112,7 @@ printed.`,
   # Remove what place wrote from the same file
   kubectl openmcp delete -f nginx.yaml`,
 		Args: cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	f := cmd.Flags()
 	addManifestFlags(cmd, &o.Filenames, &o.Recursive)
@@ -138,7 +130,8 @@ printed.`,
 }
 
 // Complete reads the flags and finds the host.
-func (o *PlaceOptions) Complete(root *cli.Root, cmd *cobra.Command, _ []string) error {
+func (o *PlaceOptions) Complete(cmd *cobra.Command, _ []string) error {
+	root := o.root
 	var err error
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
 		return &cli.UsageError{Err: err}
@@ -149,23 +142,15 @@ func (o *PlaceOptions) Complete(root *cli.Root, cmd *cobra.Command, _ []string) 
 			return &cli.UsageError{Err: err}
 		}
 	}
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
-	if o.host, err = resolveHost(cmd, o.kc); err != nil {
+	if o.fleet, o.hostc, err = openFleet(root, cmd, nil); err != nil {
 		return err
 	}
 	if ns := root.ConfigFlags.Namespace; ns != nil && *ns != "" {
 		o.namespace, o.enforceNamespace = *ns, true
-	} else if o.namespace, _, err = o.kc.For(o.host.Context).ToRawKubeConfigLoader().Namespace(); err != nil {
+	} else if o.namespace, _, err = o.fleet.Kubeconfig.For(o.fleet.Host.Context).ToRawKubeConfigLoader().Namespace(); err != nil {
 		return err
 	}
 	return nil
-}
-
-func outputFormat(pf *genericclioptions.PrintFlags) string {
-	if pf.OutputFormat == nil {
-		return ""
-	}
-	return *pf.OutputFormat
 }
 
 // Validate checks the flags; the documents are checked by Run, before any write.
@@ -223,8 +208,8 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("no objects in %s", strings.Join(o.Filenames, ", "))
 	}
 	opts := openmcp.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace, Placement: o.placement()}
-	hostDyn := o.host.Cluster.Dynamic
-	members, membersErr := fleet.ListMembers(ctx, hostDyn, o.host.Namespace, o.kc)
+	hostDyn := o.hostc.Dynamic
+	members, membersErr := o.fleet.Members(ctx)
 	if len(o.Clusters) > 0 && membersErr == nil {
 		if _, err := fleet.Select(members, o.Clusters); err != nil {
 			return &cli.UsageError{Err: err}
@@ -254,7 +239,7 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	for i, it := range items {
 		gvrs[i] = it.GVR
 	}
-	missing, err := openmcp.MissingResources(o.host.Cluster.Client.Discovery(), gvrs)
+	missing, err := openmcp.MissingResources(o.hostc.Kube.Discovery(), gvrs)
 	if err != nil {
 		return err
 	}
@@ -263,7 +248,7 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		if o.Federation == federationKubeFed {
 			fix = "enable the types with kubectl openmcp enable TYPE"
 		}
-		return fmt.Errorf("the host %s does not serve %s: %s (nothing was written)", o.host.Context, strings.Join(missing, ", "), fix)
+		return fmt.Errorf("the host %s does not serve %s: %s (nothing was written)", o.fleet.Host.Context, strings.Join(missing, ", "), fix)
 	}
 	applier := &openmcp.Applier{Dynamic: hostDyn, FieldManager: openmcp.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: o.ForceConflicts}
 	results, err := openmcp.ApplyAll(ctx, applier, items)
@@ -274,15 +259,6 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		o.ensureMemberNamespaces(ctx, members, items)
 	}
 	return err
-}
-
-// addManifestFlags adds -f and -R, which place and delete read alike, so
-// that delete finds exactly the objects place wrote from the same files.
-func addManifestFlags(cmd *cobra.Command, filenames *[]string, recursive *bool) {
-	f := cmd.Flags()
-	f.StringSliceVarP(filenames, "filename", "f", nil, "Manifest file, directory (its .yaml, .yml and .json files) or - for standard input; repeatable")
-	f.BoolVarP(recursive, "recursive", "R", false, "Read the directories given with -f recursively")
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 }
 
 // openMCPItems converts every document to its OpenMCP object; delete uses
@@ -307,7 +283,7 @@ func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document
 	for i, m := range members {
 		fedMembers[i] = kubefedtypes.Member{Name: m.Name, Labels: m.Cluster.Labels}
 	}
-	fc, err := federatedObjects(ctx, o.host, docs, opts, o.fedPlacement, fedMembers)
+	fc, err := federatedObjects(ctx, o.fleet, o.hostc, docs, opts, o.fedPlacement, fedMembers)
 	if err != nil {
 		return nil, fc.warnings, err
 	}
@@ -316,7 +292,11 @@ func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document
 		items[i] = it.Item
 	}
 	warnings := fc.warnings
-	scope, err := federation.KubeFedScope(ctx, o.host.Cluster, o.host.Namespace)
+	hostFed, err := federationCluster(o.fleet.Host)
+	if err != nil {
+		return nil, nil, err
+	}
+	scope, err := federation.KubeFedScope(ctx, hostFed, o.fleet.Namespace)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -338,7 +318,7 @@ func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document
 	sort.Strings(names)
 	var nsItems []openmcp.Item
 	for _, ns := range names {
-		_, err := o.host.Cluster.Dynamic.Resource(nsGVR).Namespace(ns).Get(ctx, ns, metav1.GetOptions{})
+		_, err := o.hostc.Dynamic.Resource(nsGVR).Namespace(ns).Get(ctx, ns, metav1.GetOptions{})
 		switch {
 		case err == nil:
 			continue // placed already, by us or by its owner: not ours to change
@@ -385,7 +365,7 @@ func (e *noTypeConfigError) Error() string {
 // removes them). placement turns what an unwrapped OpenMCP object asked for
 // into KubeFed placement. The error joins one error per bad document; kinds
 // KubeFed does not federate are *noTypeConfigError.
-func federatedObjects(ctx context.Context, host *hostTarget, docs []openmcp.Document, opts openmcp.Options, placement func(openmcp.Placement) kubefedtypes.Placement, members []kubefedtypes.Member) (fedConversion, error) {
+func federatedObjects(ctx context.Context, f *fleet.Fleet, host *fleet.Clients, docs []openmcp.Document, opts openmcp.Options, placement func(openmcp.Placement) kubefedtypes.Placement, members []kubefedtypes.Member) (fedConversion, error) {
 	var fc fedConversion
 	plainOpts := opts
 	plainOpts.Placement = openmcp.Placement{}
@@ -394,7 +374,7 @@ func federatedObjects(ctx context.Context, host *hostTarget, docs []openmcp.Docu
 	if err != nil {
 		return fc, err
 	}
-	if fc.ftcs, err = kubefedtypes.ListTypeConfigs(ctx, host.Cluster.Dynamic, host.Namespace); err != nil {
+	if fc.ftcs, err = kubefedtypes.ListTypeConfigs(ctx, host.Dynamic, f.Namespace); err != nil {
 		return fc, err
 	}
 	var errs []error
@@ -411,7 +391,7 @@ func federatedObjects(ctx context.Context, host *hostTarget, docs []openmcp.Docu
 		}
 		ftc, ok := kubefedtypes.FindTypeConfig(fc.ftcs, gvk.GroupKind())
 		if !ok {
-			errs = append(errs, &noTypeConfigError{where: c.Doc.Where(), name: obj.GetName(), hostNamespace: host.Namespace, gk: gvk.GroupKind()})
+			errs = append(errs, &noTypeConfigError{where: c.Doc.Where(), name: obj.GetName(), hostNamespace: f.Namespace, gk: gvk.GroupKind()})
 			continue
 		}
 		if v := ftc.Spec.TargetType.Version; v != gvk.Version {
@@ -489,7 +469,7 @@ func (o *PlaceOptions) printClientDryRun(ctx context.Context, items []openmcp.It
 	}
 	for _, it := range items {
 		action := openmcp.Configured
-		_, err := o.host.Cluster.Dynamic.Resource(it.GVR).Namespace(it.Object.GetNamespace()).Get(ctx, it.Object.GetName(), metav1.GetOptions{})
+		_, err := o.hostc.Dynamic.Resource(it.GVR).Namespace(it.Object.GetNamespace()).Get(ctx, it.Object.GetName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			action = openmcp.Created
 		} else if err != nil {
@@ -516,22 +496,4 @@ func (o *PlaceOptions) printResults(results []openmcp.Result) error {
 		termsafe.Fprintf(o.Out, "%s %s%s\n", openmcp.Ref(r.Object), r.Action, suffix)
 	}
 	return nil
-}
-
-// printObjects prints objects with Secret data redacted: for json and yaml
-// several objects make one List, as kubectl prints them.
-func printObjects(p printers.ResourcePrinter, format string, w io.Writer, objs []*unstructured.Unstructured) error {
-	if (format != "json" && format != "yaml") || len(objs) == 1 {
-		for _, obj := range objs {
-			if err := p.PrintObj(openmcp.Redact(obj), w); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{}}}
-	for _, obj := range objs {
-		list.Items = append(list.Items, *openmcp.Redact(obj))
-	}
-	return p.PrintObj(list, w)
 }

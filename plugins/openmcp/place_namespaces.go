@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -53,21 +52,25 @@ func (o *PlaceOptions) ensureMemberNamespaces(ctx context.Context, members []fle
 		contextOf[m.Name] = m.Context
 		names = append(names, m.Name)
 	}
-	results := fleet.FanOut(ctx, names, 16, 10*time.Second, func(ctx context.Context, name string) ([]string, error) {
-		c, err := connect(o.kc, contextOf[name])
+	results := fleet.FanOut(ctx, names, o.fleet.FanOut.MaxParallel, o.fleet.FanOut.Timeout, func(ctx context.Context, name string) ([]string, error) {
+		c, err := o.fleet.Context(contextOf[name])
+		if err != nil {
+			return nil, err
+		}
+		kube, err := c.Kube()
 		if err != nil {
 			return nil, err
 		}
 		var created []string
 		for _, ns := range namespaces {
-			_, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			_, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 			if err == nil {
 				continue
 			}
 			if !apierrors.IsNotFound(err) {
 				return created, err
 			}
-			_, err = c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 				Name:   ns,
 				Labels: map[string]string{"app.kubernetes.io/managed-by": openmcp.FieldManager},
 			}}, metav1.CreateOptions{FieldManager: openmcp.FieldManager})

@@ -47,29 +47,30 @@ func policyNamespace(root *cli.Root) string {
 	return openmcp.Namespace
 }
 
-func policyClient(root *cli.Root, cmd *cobra.Command) (dynamic.ResourceInterface, *hostTarget, string, error) {
-	host, err := resolveHost(cmd, fleet.NewKubeconfig(root.ConfigFlags))
+func policyClient(root *cli.Root, cmd *cobra.Command) (dynamic.ResourceInterface, *fleet.Fleet, string, error) {
+	f, host, err := openFleet(root, cmd, nil)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	ns := policyNamespace(root)
-	return host.Cluster.Dynamic.Resource(openmcp.PolicyKind().GVR()).Namespace(ns), host, ns, nil
+	return host.Dynamic.Resource(openmcp.PolicyKind().GVR()).Namespace(ns), f, ns, nil
 }
 
 // PolicyGetOptions are the options of `kubectl openmcp policy get`.
 type PolicyGetOptions struct {
+	root       *cli.Root
 	Name       string
 	PrintFlags *genericclioptions.PrintFlags
 
 	client    dynamic.ResourceInterface
-	host      *hostTarget
+	fleet     *fleet.Fleet
 	namespace string
 	printer   printers.ResourcePrinter
 	genericiooptions.IOStreams
 }
 
 func newCmdPolicyGet(root *cli.Root) *cobra.Command {
-	o := &PolicyGetOptions{IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("").WithTypeSetter(nil)}
+	o := &PolicyGetOptions{root: root, IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("").WithTypeSetter(nil)}
 	cmd := &cobra.Command{
 		Use:   "get [NAME]",
 		Short: "List OpenMCPPolicies as a table: NAME, STATUS, TARGET, POLICIES",
@@ -82,15 +83,7 @@ entries separated by ";". -o wide adds RANGE (spec.rangeOfApplication).`,
   # One policy as YAML
   kubectl openmcp policy get lb-scoring-weight -o yaml`,
 		Args: cli.RangeArgs(0, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	o.PrintFlags.AddFlags(cmd)
 	cmd.Flags().Lookup("output").Usage = "Output format: json, yaml, name, wide, or a template format (default: a table)"
@@ -98,7 +91,8 @@ entries separated by ";". -o wide adds RANGE (spec.rangeOfApplication).`,
 }
 
 // Complete connects to the host.
-func (o *PolicyGetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *PolicyGetOptions) Complete(cmd *cobra.Command, args []string) error {
+	root := o.root
 	if len(args) == 1 {
 		o.Name = args[0]
 	}
@@ -108,7 +102,7 @@ func (o *PolicyGetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []s
 			return &cli.UsageError{Err: err}
 		}
 	}
-	o.client, o.host, o.namespace, err = policyClient(root, cmd)
+	o.client, o.fleet, o.namespace, err = policyClient(root, cmd)
 	return err
 }
 
@@ -207,6 +201,7 @@ func policyNotFound(ctx context.Context, c dynamic.ResourceInterface, name, ns s
 
 // PolicySetOptions are the options of `kubectl openmcp policy set`.
 type PolicySetOptions struct {
+	root   *cli.Root
 	Name   string
 	Values []openmcp.PolicyValue
 	DryRun cmdutil.DryRunStrategy
@@ -217,7 +212,7 @@ type PolicySetOptions struct {
 }
 
 func newCmdPolicySet(root *cli.Root) *cobra.Command {
-	o := &PolicySetOptions{IOStreams: root.Streams}
+	o := &PolicySetOptions{root: root, IOStreams: root.Streams}
 	cmd := &cobra.Command{
 		Use:   "set NAME TYPE=VALUE[,VALUE] [TYPE=VALUE...]",
 		Short: "Change values of an OpenMCPPolicy (omcpctl set opol)",
@@ -232,22 +227,15 @@ the update is retried if the policy changes meanwhile.`,
   # Change two load-balancing weights at once
   kubectl openmcp policy set lb-scoring-weight GeoRate=0.3 Period=10.0`,
 		Args: cli.MinArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	cmdutil.AddDryRunFlag(cmd)
 	return cmd
 }
 
 // Complete parses the arguments and connects to the host.
-func (o *PolicySetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *PolicySetOptions) Complete(cmd *cobra.Command, args []string) error {
+	root := o.root
 	o.Name = args[0]
 	var err error
 	if o.Values, err = openmcp.ParsePolicyArgs(args[1:]); err != nil {
