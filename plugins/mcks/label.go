@@ -68,15 +68,7 @@ when the cluster is joined to a federation.
 A node that already has another value for a label is refused unless
 --overwrite; every node is checked before the first one is changed.`,
 		Example: labelExample,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.csp, "csp", "", "Cloud provider: one of "+strings.Join(topology.KnownCSPs, ", "))

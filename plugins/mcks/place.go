@@ -72,15 +72,7 @@ does not know is refused unless --allow-any. A warning tells when no Ready node
 matches.`,
 		Example: placeExample,
 		Args:    cli.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.placement.CSPs, "csp", nil, "Cloud providers the pods may run on (comma-separated): "+strings.Join(topology.KnownCSPs, ", "))
