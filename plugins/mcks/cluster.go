@@ -121,10 +121,10 @@ func (o *ClusterGetOptions) Run(ctx context.Context) error {
 
 func (o *ClusterGetOptions) print(clusters []mcks.Cluster) error {
 	list, items := clusterObjects(clusters)
-	if err := o.out.Sort(items); err != nil {
-		return err
-	}
 	if !o.out.Table() {
+		if err := o.out.Sort(items); err != nil {
+			return err
+		}
 		return o.out.PrintObjects(o.streams.Out, clusterListOf(items), items, len(o.names) == 1)
 	}
 	if len(list.Items) == 0 {

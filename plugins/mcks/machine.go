@@ -164,10 +164,10 @@ func (o *NodeGetOptions) Run(ctx context.Context) error {
 
 func (o *NodeGetOptions) print(nodes []mcks.Node) error {
 	_, items := nodeObjects(nodes)
-	if err := o.out.Sort(items); err != nil {
-		return err
-	}
 	if !o.out.Table() {
+		if err := o.out.Sort(items); err != nil {
+			return err
+		}
 		return o.out.PrintObjects(o.streams.Out, nodeListOf(items), items, len(o.names) == 1)
 	}
 	if len(items) == 0 {

@@ -88,10 +88,10 @@ func (o *NodesOptions) Run(ctx context.Context) error {
 		list.Items[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
 		items[i] = &list.Items[i]
 	}
-	if err := o.out.Sort(items); err != nil {
-		return err
-	}
 	if !o.out.Table() {
+		if err := o.out.Sort(items); err != nil {
+			return err
+		}
 		sorted := &corev1.NodeList{ListMeta: list.ListMeta, Items: make([]corev1.Node, len(items))}
 		sorted.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
 		for i, it := range items {

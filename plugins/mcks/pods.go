@@ -91,10 +91,10 @@ func (o *PodsOptions) Run(ctx context.Context) error {
 		pods.Items[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
 		items[i] = &pods.Items[i]
 	}
-	if err := o.out.Sort(items); err != nil {
-		return err
-	}
 	if !o.out.Table() {
+		if err := o.out.Sort(items); err != nil {
+			return err
+		}
 		sorted := &corev1.PodList{ListMeta: pods.ListMeta, Items: make([]corev1.Pod, len(items))}
 		sorted.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
 		for i, it := range items {
