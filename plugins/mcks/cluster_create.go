@@ -103,7 +103,7 @@ kilo): some MCKS versions reject a request without them.`,
 	_ = cmd.RegisterFlagCompletionFunc("etcd", cobra.FixedCompletions(mcks.EtcdValues, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("loadbalancer", cobra.FixedCompletions(mcks.LBValues, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
-	o.out = newOutput(cmd, false)
+	o.out = newOutput(cmd)
 	return cmd
 }
 

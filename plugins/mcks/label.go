@@ -79,7 +79,7 @@ A node that already has another value for a label is refused unless
 	f.BoolVar(&o.allowAny, "allow-any", false, "Accept a CSP name MCKS does not know")
 	_ = cmd.RegisterFlagCompletionFunc("csp", cobra.FixedCompletions(topology.KnownCSPs, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
-	o.out = newOutput(cmd, false)
+	o.out = newOutput(cmd)
 	return cmd
 }
 

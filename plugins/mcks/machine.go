@@ -240,7 +240,7 @@ grows, and --timeout bounds the wait.`,
 	cmd.Flags().StringArrayVar(&o.controlPlanes, "control-plane", nil, "Control-plane node set CONN:SPEC[:COUNT], where the MCKS version supports it")
 	addTimeoutFlag(cmd, &o.timeout, 40*time.Minute, "the nodes to join")
 	cmdutil.AddDryRunFlag(cmd)
-	o.out = newOutput(cmd, false)
+	o.out = newOutput(cmd)
 	return cmd
 }
 

@@ -20,47 +20,36 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
-// output is -o: kubectl's printers for json, yaml, name and templates; our
-// own tables for the default and, where offered, wide.
+// output is -o of the commands that change something (cluster create,
+// machine add, label, place): kubectl's printers for json, yaml, name and
+// templates; without -o the command prints its one-line report. The
+// commands that list use listOutput.
 type output struct {
-	flags  *genericclioptions.PrintFlags
-	wideOK bool
+	flags *genericclioptions.PrintFlags
 }
 
-// newOutput adds -o to cmd; wide adds -o wide. Without -o a command prints
-// its table, or its one-line report.
-func newOutput(cmd *cobra.Command, wide bool) *output {
-	o := &output{flags: genericclioptions.NewPrintFlags(""), wideOK: wide}
+// newOutput adds -o to cmd.
+func newOutput(cmd *cobra.Command) *output {
+	o := &output{flags: genericclioptions.NewPrintFlags("")}
 	o.flags.AddFlags(cmd)
-	formats := o.flags.AllowedFormats()
-	if wide {
-		formats = append([]string{"wide"}, formats...)
-	}
-	cmd.Flags().Lookup("output").Usage = fmt.Sprintf("Output format. One of: (%s).", strings.Join(formats, ", "))
+	cmd.Flags().Lookup("output").Usage = fmt.Sprintf("Output format. One of: (%s).", strings.Join(o.flags.AllowedFormats(), ", "))
 	return o
 }
 
 func (o *output) format() string { return *o.flags.OutputFormat }
 
-// Wide reports whether -o wide was asked for.
-func (o *output) Wide() bool { return o.format() == "wide" }
-
-// Table reports whether the output is a table (default or wide).
-func (o *output) Table() bool { return o.format() == "" || o.Wide() }
+// Table reports whether no -o was given: the command prints its report.
+func (o *output) Table() bool { return o.format() == "" }
 
 // Validate refuses an unknown -o, or a bad template, before anything is done.
 func (o *output) Validate() error {
 	f := o.format()
-	if f == "" || (f == "wide" && o.wideOK) {
+	if f == "" {
 		return nil
 	}
 	_, err := o.flags.ToPrinter()
 	if genericclioptions.IsNoCompatiblePrinterError(err) {
-		allowed := o.flags.AllowedFormats()
-		if o.wideOK {
-			allowed = append([]string{"wide"}, allowed...)
-		}
-		return cli.Usagef("invalid output format %q: allowed values are %s", f, strings.Join(allowed, ", "))
+		return cli.Usagef("invalid output format %q: allowed values are %s", f, strings.Join(o.flags.AllowedFormats(), ", "))
 	}
 	if err != nil {
 		return cli.Usagef("invalid -o %s: %v", f, err)
