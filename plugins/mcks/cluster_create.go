@@ -237,7 +237,7 @@ func (o *ClusterCreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.out.Table() {
+	if !o.out.Report() {
 		_, items := clusterObjects([]mcks.Cluster{*res.Cluster})
 		return o.out.Print(o.streams.Out, items[0], items)
 	}

@@ -161,7 +161,7 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !o.out.Table() {
+		if !o.out.Report() {
 			n.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
 			printed = append(printed, n)
 			continue

@@ -302,7 +302,7 @@ func (o *NodeAddOptions) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	if !o.out.Table() {
+	if !o.out.Report() {
 		list, items := nodeObjects(added.Items)
 		return o.out.Print(o.streams.Out, list, items)
 	}

@@ -164,7 +164,7 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		}
 		o.warnUnmatched(ctx)
 	}
-	if !o.out.Table() {
+	if !o.out.Report() {
 		return o.out.Print(o.streams.Out, res.Object, nil)
 	}
 	switch {

@@ -38,8 +38,8 @@ func newOutput(cmd *cobra.Command) *output {
 
 func (o *output) format() string { return *o.flags.OutputFormat }
 
-// Table reports whether no -o was given: the command prints its report.
-func (o *output) Table() bool { return o.format() == "" }
+// Report reports whether no -o was given: the command prints its one-line report.
+func (o *output) Report() bool { return o.format() == "" }
 
 // Validate refuses an unknown -o, or a bad template, before anything is done.
 func (o *output) Validate() error {
@@ -101,11 +101,8 @@ func newListOutput(cmd *cobra.Command, kube bool) *listOutput {
 
 func (o *listOutput) format() string { return *o.flags.OutputFormat }
 
-// Wide reports whether -o wide was asked for.
-func (o *listOutput) Wide() bool { return o.format() == "wide" }
-
-// Table reports whether the output is a table (default or wide).
-func (o *listOutput) Table() bool { return o.format() == "" || o.Wide() }
+// Table reports whether the output is a table (default or -o wide).
+func (o *listOutput) Table() bool { return o.format() == "" || o.format() == "wide" }
 
 func (o *listOutput) sortBy() string { return *o.flags.HumanReadableFlags.SortBy }
 
