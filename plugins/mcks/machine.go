@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
@@ -16,23 +17,53 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
-// nodeFlags are shared by the node subcommands.
+// nodeFlags are shared by the machine subcommands.
 type nodeFlags struct {
 	api     *apiFlags
 	cluster string
 }
 
-// NewCmdNode builds `kubectl mcks node`.
-func NewCmdNode(root *cli.Root) *cobra.Command {
+// NewCmdMachine builds `kubectl mcks machine`: the nodes of an MCKS cluster
+// as the MCKS API keeps them, VMs in the clouds. It is not called node, as
+// the MCKS API calls them: kubectl mcks nodes lists the Kubernetes nodes, as
+// kubectl get nodes does, and a machine is what backs a node, as in Cluster API.
+func NewCmdMachine(root *cli.Root) *cobra.Command {
+	cmd := newCmdMachine(root, "machine")
+	cmd.Aliases = []string{"machines"}
+	return cmd
+}
+
+// NewCmdNodeDeprecated builds the hidden `kubectl mcks node`, the name
+// `kubectl mcks machine` had until v0.x: the same commands, with a warning on
+// stderr (never stdout, which scripts parse) naming the new spelling.
+func NewCmdNodeDeprecated(root *cli.Root) *cobra.Command {
+	cmd := newCmdMachine(root, "node")
+	cmd.Hidden = true
+	cmd.Short = "Deprecated: use kubectl mcks machine"
+	for _, sub := range cmd.Commands() {
+		name := sub.Name()
+		sub.PreRunE = func(*cobra.Command, []string) error {
+			cli.Warnf(root.Streams.ErrOut, "kubectl mcks node %s is deprecated and will be removed: use kubectl mcks machine %s (kubectl mcks nodes lists the Kubernetes nodes)", name, name)
+			return nil
+		}
+	}
+	return cmd
+}
+
+func newCmdMachine(root *cli.Root, use string) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "node",
-		Short: "List, add and remove the nodes of an MCKS cluster through the MCKS API",
-		Long: `Manage the VMs of an MCKS cluster through the MCKS API. To see the nodes as
-Kubernetes sees them, with their cloud, region and zone, use kubectl mcks nodes.
-Node SSH keys are never shown, in any output format.`,
-		Example: `  kubectl mcks node list --cluster c1
-  kubectl mcks node add --cluster c1 --worker config-alibaba-ap-northeast-1:ecs.t5-lc1m2.large:2
-  kubectl mcks node remove --cluster c1 c1-w-3-abcde`,
+		Use:   use,
+		Short: "List, add and remove the machines (VMs) of an MCKS cluster through the MCKS API",
+		Long: `Manage the machines of an MCKS cluster, the VMs in each cloud that the MCKS
+API calls nodes, through the MCKS API. To see the Kubernetes nodes, with their
+cloud, region and zone, use kubectl mcks nodes. Machine SSH keys are never
+shown, in any output format.
+
+kubectl mcks node ... was this command's name before; it still works, with a
+warning.`,
+		Example: `  kubectl mcks machine list --cluster c1
+  kubectl mcks machine add --cluster c1 --worker config-alibaba-ap-northeast-1:ecs.t5-lc1m2.large:2
+  kubectl mcks machine remove --cluster c1 c1-w-3-abcde`,
 	}
 	nf := &nodeFlags{api: addAPIFlags(cmd, root)}
 	cmd.PersistentFlags().StringVar(&nf.cluster, "cluster", "", "Name of the MCKS cluster (required)")
@@ -47,11 +78,11 @@ func (nf *nodeFlags) client(cmd *cobra.Command) (*mcks.Client, error) {
 	return nf.api.client(cmd)
 }
 
-// NodeGetOptions serve node list and node get.
+// NodeGetOptions serve machine list and machine get.
 type NodeGetOptions struct {
 	flags   *nodeFlags
 	streams genericiooptions.IOStreams
-	out     *output
+	out     *listOutput
 	names   []string
 
 	client *mcks.Client
@@ -60,43 +91,45 @@ type NodeGetOptions struct {
 func newCmdNodeList(root *cli.Root, nf *nodeFlags) *cobra.Command {
 	o := &NodeGetOptions{flags: nf, streams: root.Streams}
 	cmd := &cobra.Command{
-		Use:     "list --cluster NAME [-o wide|json|yaml|name]",
+		Use:     "list --cluster NAME [-o wide|json|yaml|name] [--no-headers] [--sort-by JSONPATH]",
 		Aliases: []string{"ls"},
-		Short:   "List the nodes of an MCKS cluster",
-		Example: `  kubectl mcks node list --cluster c1 -o wide`,
-		Args:    cli.NoArgs(),
-		RunE:    o.runE,
+		Short:   "List the machines of an MCKS cluster",
+		Example: `  kubectl mcks machine list --cluster c1 -o wide
+
+  # By cloud, without the header
+  kubectl mcks machine list --cluster c1 --sort-by .csp --no-headers`,
+		Args: cli.NoArgs(),
+		RunE: cli.Run(o),
 	}
-	o.out = newOutput(cmd, true)
+	o.out = newListOutput(cmd, false)
 	return cmd
 }
 
 func newCmdNodeGet(root *cli.Root, nf *nodeFlags) *cobra.Command {
 	o := &NodeGetOptions{flags: nf, streams: root.Streams}
 	cmd := &cobra.Command{
-		Use:     "get --cluster NAME NODE... [-o wide|json|yaml|name]",
-		Short:   "Show nodes of an MCKS cluster",
-		Example: `  kubectl mcks node get --cluster c1 c1-w-1-abcde -o yaml`,
+		Use:     "get --cluster NAME MACHINE... [-o wide|json|yaml|name]",
+		Short:   "Show machines of an MCKS cluster",
+		Example: `  kubectl mcks machine get --cluster c1 c1-w-1-abcde -o yaml`,
 		Args:    cli.MinArgs(1),
-		RunE:    o.runE,
+		RunE:    cli.Run(o),
 	}
-	o.out = newOutput(cmd, true)
+	o.out = newListOutput(cmd, false)
 	return cmd
 }
 
-func (o *NodeGetOptions) runE(cmd *cobra.Command, args []string) error {
+// Complete builds the client (--cluster is required).
+func (o *NodeGetOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.names = args
-	if err := o.out.Validate(); err != nil {
-		return err
-	}
 	var err error
-	if o.client, err = o.flags.client(cmd); err != nil {
-		return err
-	}
-	return o.Run(cmd.Context())
+	o.client, err = o.flags.client(cmd)
+	return err
 }
 
-// Run reads and prints the nodes.
+// Validate checks -o and --sort-by.
+func (o *NodeGetOptions) Validate() error { return o.out.Validate() }
+
+// Run reads and prints the machines.
 func (o *NodeGetOptions) Run(ctx context.Context) error {
 	var nodes []mcks.Node
 	var errs []error
@@ -122,49 +155,62 @@ func (o *NodeGetOptions) Run(ctx context.Context) error {
 		nodes = append(nodes, *n)
 	}
 	if len(nodes) > 0 || len(o.names) == 0 {
-		if err := printNodes(o.out, o.streams, nodes, len(o.names) == 1, o.flags.cluster); err != nil {
+		if err := o.print(nodes); err != nil {
 			return err
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// printNodes prints MCKS nodes with their SSH keys redacted, in every format.
-func printNodes(out *output, streams genericiooptions.IOStreams, nodes []mcks.Node, single bool, cluster string) error {
+func (o *NodeGetOptions) print(nodes []mcks.Node) error {
+	_, items := nodeObjects(nodes)
+	if !o.out.Table() {
+		if err := o.out.Sort(items); err != nil {
+			return err
+		}
+		return o.out.PrintObjects(o.streams.Out, nodeListOf(items), items, len(o.names) == 1)
+	}
+	if len(items) == 0 {
+		termsafe.Fprintf(o.streams.ErrOut, "No nodes found in cluster %s.\n", o.flags.cluster)
+		return nil
+	}
+	return o.out.PrintTable(o.streams.Out, nodeTable(items))
+}
+
+// nodeObjects are MCKS nodes with their SSH keys redacted, as a list and its items.
+func nodeObjects(nodes []mcks.Node) (*mcks.NodeList, []runtime.Object) {
 	list := &mcks.NodeList{Items: nodes}
 	list.Kind = mcks.KindNodeList
 	list = mcks.Redact(list).(*mcks.NodeList)
-	if !out.Table() {
-		items := make([]runtime.Object, len(list.Items))
-		for i := range list.Items {
-			list.Items[i].Kind = mcks.KindNode
-			items[i] = &list.Items[i]
-		}
-		if single && len(items) == 1 {
-			return out.Print(streams.Out, items[0], items)
-		}
-		return out.Print(streams.Out, list, items)
+	items := make([]runtime.Object, len(list.Items))
+	for i := range list.Items {
+		list.Items[i].Kind = mcks.KindNode
+		items[i] = &list.Items[i]
 	}
-	if len(list.Items) == 0 {
-		termsafe.Fprintf(streams.ErrOut, "No nodes found in cluster %s.\n", cluster)
-		return nil
-	}
-	header := []string{"NAME", "ROLE", "CSP", "REGION", "ZONE", "SPEC", "PUBLIC-IP", "AGE"}
-	if out.Wide() {
-		header = append(header, "CSP-LABEL")
-	}
-	t := newTable(streams.Out, header...)
-	for _, n := range list.Items {
-		row := []string{n.Name, n.Role, n.CSP, n.RegionLabel, n.ZoneLabel, n.Spec, n.PublicIP, ageOf(n.CreatedTime)}
-		if out.Wide() {
-			row = append(row, n.CSPLabel)
-		}
-		t.row(row...)
-	}
-	return t.flush()
+	return list, items
 }
 
-// NodeAddOptions are the options of `kubectl mcks node add`.
+// nodeListOf is a NodeList of items in their order.
+func nodeListOf(items []runtime.Object) *mcks.NodeList {
+	list := &mcks.NodeList{Items: make([]mcks.Node, len(items))}
+	list.Kind = mcks.KindNodeList
+	for i, it := range items {
+		list.Items[i] = *it.(*mcks.Node)
+	}
+	return list
+}
+
+// nodeTable is the table of MCKS nodes; -o wide adds CSP-LABEL.
+func nodeTable(items []runtime.Object) *metav1.Table {
+	t := tableOf(col("Name"), col("Role"), col("CSP"), col("Region"), col("Zone"), col("Spec"), col("Public-IP"), col("Age"), wideCol("CSP-Label"))
+	for _, it := range items {
+		n := it.(*mcks.Node)
+		addRow(t, n, n.Name, n.Role, n.CSP, n.RegionLabel, n.ZoneLabel, n.Spec, n.PublicIP, ageOf(n.CreatedTime), n.CSPLabel)
+	}
+	return t
+}
+
+// NodeAddOptions are the options of `kubectl mcks machine add`.
 type NodeAddOptions struct {
 	flags         *nodeFlags
 	streams       genericiooptions.IOStreams
@@ -182,24 +228,19 @@ func newCmdNodeAdd(root *cli.Root, nf *nodeFlags) *cobra.Command {
 	o := &NodeAddOptions{flags: nf, streams: root.Streams}
 	cmd := &cobra.Command{
 		Use:   "add --cluster NAME --worker CONN:SPEC[:COUNT]...",
-		Short: "Add nodes to an MCKS cluster",
+		Short: "Add machines (worker nodes) to an MCKS cluster",
 		Long: `Add VMs to an MCKS cluster as worker nodes. The MCKS server answers when the
 nodes have joined, which takes minutes: the node count is shown on stderr as it
 grows, and --timeout bounds the wait.`,
-		Example: `  kubectl mcks node add --cluster c1 --worker config-gcp-europe-west2:n1-standard-2:2`,
+		Example: `  kubectl mcks machine add --cluster c1 --worker config-gcp-europe-west2:n1-standard-2:2`,
 		Args:    cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	cmd.Flags().StringArrayVar(&o.workers, "worker", nil, "Worker node set CONN:SPEC[:COUNT]; repeat for several clouds")
 	cmd.Flags().StringArrayVar(&o.controlPlanes, "control-plane", nil, "Control-plane node set CONN:SPEC[:COUNT], where the MCKS version supports it")
 	addTimeoutFlag(cmd, &o.timeout, 40*time.Minute, "the nodes to join")
 	cmdutil.AddDryRunFlag(cmd)
-	o.out = newOutput(cmd, false)
+	o.out = newOutput(cmd)
 	return cmd
 }
 
@@ -228,6 +269,9 @@ func (o *NodeAddOptions) Complete(cmd *cobra.Command, args []string) error {
 	return err
 }
 
+// Validate has nothing left to check: Complete refused bad node sets.
+func (o *NodeAddOptions) Validate() error { return nil }
+
 // Run adds the nodes and prints them.
 func (o *NodeAddOptions) Run(ctx context.Context) error {
 	want := 0
@@ -254,12 +298,13 @@ func (o *NodeAddOptions) Run(ctx context.Context) error {
 	})
 	if err != nil {
 		if ctx.Err() != nil && context.Cause(ctx) != context.Canceled {
-			return stoppedEarly(ctx, fmt.Errorf("%v; the MCKS server carries on: check with kubectl mcks node list --cluster %s", err, o.flags.cluster))
+			return stoppedEarly(ctx, fmt.Errorf("%v; the MCKS server carries on: check with kubectl mcks machine list --cluster %s", err, o.flags.cluster))
 		}
 		return err
 	}
-	if !o.out.Table() {
-		return printNodes(o.out, o.streams, added.Items, false, o.flags.cluster)
+	if !o.out.Report() {
+		list, items := nodeObjects(added.Items)
+		return o.out.Print(o.streams.Out, list, items)
 	}
 	for _, n := range added.Items {
 		termsafe.Fprintf(o.streams.Out, "node/%s added (%s, %s %s)\n", n.Name, orNone(n.Role), orNone(n.CSP), orNone(n.RegionLabel))
@@ -267,7 +312,7 @@ func (o *NodeAddOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// NodeRemoveOptions are the options of `kubectl mcks node remove`.
+// NodeRemoveOptions are the options of `kubectl mcks machine remove`.
 type NodeRemoveOptions struct {
 	flags          *nodeFlags
 	streams        genericiooptions.IOStreams
@@ -284,29 +329,33 @@ func newCmdNodeRemove(root *cli.Root, nf *nodeFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "remove --cluster NAME NODE...",
 		Aliases: []string{"rm", "delete"},
-		Short:   "Drain and remove nodes from an MCKS cluster, deleting their VMs",
-		Example: `  kubectl mcks node remove --cluster c1 c1-w-3-abcde`,
+		Short:   "Drain and remove machines from an MCKS cluster, deleting their VMs",
+		Example: `  kubectl mcks machine remove --cluster c1 c1-w-3-abcde`,
 		Args:    cli.MinArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.names = args
-			var err error
-			if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
-				return cli.Usagef("%v", err)
-			}
-			if o.dryRun == cmdutil.DryRunServer {
-				return cli.Usagef("the MCKS API has no server-side dry run: use --dry-run=client")
-			}
-			if o.client, err = o.flags.client(cmd); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	cmd.Flags().BoolVar(&o.ignoreNotFound, "ignore-not-found", false, "Treat a node that does not exist as removed")
 	addTimeoutFlag(cmd, &o.timeout, 15*time.Minute, "each removal")
 	cmdutil.AddDryRunFlag(cmd)
 	return cmd
 }
+
+// Complete reads the names and the dry-run mode, and builds the client.
+func (o *NodeRemoveOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.names = args
+	var err error
+	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	if o.dryRun == cmdutil.DryRunServer {
+		return cli.Usagef("the MCKS API has no server-side dry run: use --dry-run=client")
+	}
+	o.client, err = o.flags.client(cmd)
+	return err
+}
+
+// Validate has nothing left to check.
+func (o *NodeRemoveOptions) Validate() error { return nil }
 
 // Run removes each node in turn.
 func (o *NodeRemoveOptions) Run(ctx context.Context) error {
