@@ -42,6 +42,7 @@ type GetOptions struct {
 	FieldSelector string
 	Watch         bool
 	ChunkSize     int64
+	GroupBy       string
 
 	root      *cli.Root
 	args      []string
@@ -103,6 +104,8 @@ kubectl --context CLUSTER.`,
 	f.StringVarP(&o.LabelSelector, "selector", "l", "", "Label selector to filter on, as kubectl get -l")
 	f.StringVar(&o.FieldSelector, "field-selector", "", "Field selector to filter on, as kubectl get --field-selector")
 	f.BoolVarP(&o.Watch, "watch", "w", false, "After listing, watch for changes in every cluster; each line names its cluster")
+	f.StringVar(&o.GroupBy, "group-by", "", "One row per region, zone or cluster (clusters, objects, and for workloads desired/ready/available replicas), with a TOTAL row")
+	_ = cmd.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"region", "zone", "cluster"}, cobra.ShellCompDirectiveNoFileComp))
 	f.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Read each cluster's lists in pages of this many objects, as kubectl get does; 0 reads each list in one answer")
 	return cmd
 }
@@ -146,6 +149,15 @@ func (o *GetOptions) Complete(cmd *cobra.Command, args []string) error {
 func (o *GetOptions) Validate() error {
 	if o.Watch && o.outputFormat() != "" && o.outputFormat() != "wide" {
 		return cli.Usagef("--watch prints table rows; it does not combine with -o %s", o.outputFormat())
+	}
+	switch {
+	case o.GroupBy == "":
+	case o.GroupBy != "region" && o.GroupBy != "zone" && o.GroupBy != "cluster":
+		return cli.Usagef("invalid --group-by %q: allowed values are region, zone, cluster", o.GroupBy)
+	case !o.humanReadable():
+		return cli.Usagef("--group-by prints a summary table: it does not combine with -o %s", o.outputFormat())
+	case o.Watch:
+		return cli.Usagef("--group-by prints a summary: it does not combine with --watch")
 	}
 	return nil
 }
@@ -416,7 +428,16 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 			return err
 		}
 		table := printing.MergeTables(parts[gk])
-		if o.sortBy != "" {
+		if o.GroupBy != "" {
+			// A summary's rows are no objects: kubectl's own table printer,
+			// without the columns it adds from objects (-A, -L).
+			table = printing.GroupTables(parts[gk], groupColumn(o.GroupBy), o.groupOf)
+			printer = printers.NewTablePrinter(printers.PrintOptions{NoHeaders: printing.OutputOf(o.PrintFlags).NoHeaders})
+			if len(order) > 1 {
+				fmt.Fprintf(w, "%s\n", strings.ToUpper(gk.Kind))
+			}
+		}
+		if o.sortBy != "" && o.GroupBy == "" {
 			sorter, err := get.NewTableSorter(table, o.sortBy)
 			if err != nil {
 				return &cli.UsageError{Err: err}
@@ -434,6 +455,27 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 		}
 	}
 	return nil
+}
+
+func groupColumn(by string) string { return strings.ToUpper(by[:1]) + by[1:] }
+
+// groupOf is a cluster's group for --group-by: itself, or its KubeFedCluster's
+// region or zone label ("<none>" without one; the host is "<host>").
+func (o *GetOptions) groupOf(cluster string) string {
+	if o.GroupBy == "cluster" {
+		return cluster
+	}
+	for _, c := range o.clusters {
+		if c.Name != cluster || c.Member == nil {
+			continue
+		}
+		region, zone := regionZone(*c.Member)
+		if o.GroupBy == "region" {
+			return orNone(region)
+		}
+		return orNone(zone)
+	}
+	return "<host>"
 }
 
 func (o *GetOptions) namespaceOrDefault() string {

@@ -159,6 +159,24 @@ func TestEventsAndClusterSelection(t *testing.T) {
 		}
 	})
 
+	t.Run("get --group-by region", func(t *testing.T) {
+		res := fed.OpenMCP(t, "get", "deploy", "-n", "web", "--all-clusters", "--group-by", "region")
+		if res.Code != 0 {
+			t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+		}
+		rows := parseTable(t, res.Stdout)
+		// cluster1 and cluster2 (AS) run web with 1 replica each; cluster3 (EU) answers with none.
+		if len(rows) != 3 || rows[0]["REGION"] != "AS" || rows[0]["CLUSTERS"] != "2" || rows[0]["OBJECTS"] != "2" || rows[0]["DESIRED"] != "2" ||
+			rows[1]["REGION"] != "EU" || rows[1]["CLUSTERS"] != "1" || rows[1]["OBJECTS"] != "0" ||
+			rows[2]["REGION"] != "TOTAL" || rows[2]["CLUSTERS"] != "3" || rows[2]["OBJECTS"] != "2" {
+			t.Errorf("get deploy --group-by region:\n%s", res.Stdout)
+		}
+		res = fed.OpenMCP(t, "get", "deploy", "-n", "web", "--all-clusters", "--group-by", "planet")
+		if res.Code != 2 || !strings.Contains(res.Stderr, `invalid --group-by "planet": allowed values are region, zone, cluster`) {
+			t.Errorf("--group-by planet: exit %d, stderr %q", res.Code, res.Stderr)
+		}
+	})
+
 	t.Run("a member that does not answer is in the JSON List", func(t *testing.T) {
 		fed.Member("cluster2").StopCluster()
 		res := fed.OpenMCP(t, "events", "-n", "web", "--all-clusters", "-o", "json", "--cluster-timeout", "5s")
