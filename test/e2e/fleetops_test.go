@@ -148,6 +148,22 @@ func TestEventsAndClusterSelection(t *testing.T) {
 		}
 	})
 
+	t.Run("completion of cluster names and selector values", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"__complete", "get", "deploy", "--clusters", "cluster1,"}, "cluster1,cluster2"},
+			{[]string{"__complete", "events", "-C", fleet.ZoneLabel + "="}, fleet.ZoneLabel + "=KR"},
+			{[]string{"__complete", "label", "--list", "--cluster-selector", fleet.RegionLabel + "=E"}, fleet.RegionLabel + "=EU"},
+		} {
+			res := fed.OpenMCP(t, c.args...)
+			if !strings.Contains(res.Stdout, c.want+"\n") {
+				t.Errorf("%v: stdout %q lacks %q", c.args, res.Stdout, c.want)
+			}
+		}
+	})
+
 	t.Run("clusters --group-by region", func(t *testing.T) {
 		res := fed.OpenMCP(t, "clusters", "--group-by", "region")
 		if res.Code != 0 {
