@@ -9,7 +9,7 @@ func addCommands(root *cli.Root) {
 	root.AddCommands(cli.GroupFederation, NewCmdLabel(root), NewCmdMetalLB(root))
 	root.AddCommands(cli.GroupResources, NewCmdGet(root), NewCmdStatus(root))
 	root.AddCommands(cli.GroupResources, NewCmdPlace(root), NewCmdDelete(root), NewCmdEnable(root), NewCmdDisable(root), NewCmdPolicy(root))
-	root.AddCommands(cli.GroupTrouble, NewCmdCheck(root), NewCmdEvents(root))
+	root.AddCommands(cli.GroupTrouble, NewCmdCheck(root), NewCmdEvents(root), NewCmdLogs(root))
 	for _, c := range root.Command.Commands() {
 		completeSelectionFlags(root, c)
 	}
