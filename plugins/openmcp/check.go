@@ -8,8 +8,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/doctor"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -99,7 +99,7 @@ func (o *CheckOptions) Validate() error { return o.FanOut.Validate() }
 // Run prints one line per item and fails silently (the lines said why)
 // when any item failed.
 func (o *CheckOptions) Run(ctx context.Context) error {
-	d := &openmcp.Doctor{
+	d := &doctor.Doctor{
 		HostContext:      o.fleet.Host.Context,
 		Discovery:        o.hostc.Kube.Discovery(),
 		Kube:             o.hostc.Kube,
@@ -107,27 +107,27 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 		KubeFedNamespace: o.fleet.Namespace,
 		Kubeconfig:       o.fleet.Kubeconfig,
 		Timeout:          o.FanOut.Timeout,
-		Member: func(context string) (openmcp.MemberClients, error) {
+		Member: func(context string) (doctor.MemberClients, error) {
 			c, err := o.fleet.Context(context)
 			if err != nil {
-				return openmcp.MemberClients{}, err
+				return doctor.MemberClients{}, err
 			}
 			cl, err := c.Clients()
 			if err != nil {
-				return openmcp.MemberClients{}, err
+				return doctor.MemberClients{}, err
 			}
-			return openmcp.MemberClients{Kube: cl.Kube, Dynamic: cl.Dynamic}, nil
+			return doctor.MemberClients{Kube: cl.Kube, Dynamic: cl.Dynamic}, nil
 		},
 	}
 	failed := false
-	d.Run(ctx, func(f openmcp.Finding) {
+	d.Run(ctx, func(f doctor.Finding) {
 		status := string(f.Status)
 		switch f.Status {
-		case openmcp.CheckOK:
+		case doctor.CheckOK:
 			status = cli.Good(fmt.Sprintf("%-4s", status))
-		case openmcp.CheckWarn:
+		case doctor.CheckWarn:
 			status = cli.Warn(fmt.Sprintf("%-4s", status))
-		case openmcp.CheckFail:
+		case doctor.CheckFail:
 			status = cli.Bad(fmt.Sprintf("%-4s", status))
 			failed = true
 		}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
@@ -51,7 +51,7 @@ type EventsOptions struct {
 type eventTarget struct {
 	Kind, Name string
 	// HostKind is the OpenMCP kind on the host ("" for a plain kind).
-	HostKind *openmcp.Kind
+	HostKind *openmcpapi.Kind
 }
 
 // NewCmdEvents is `kubectl openmcp events`.
@@ -143,7 +143,7 @@ func (o *EventsOptions) Validate() error {
 			return cli.Usagef("invalid --for %q: want TYPE/NAME, e.g. deploy/web or openmcpdeployment/web", o.For)
 		}
 		o.target = &eventTarget{Kind: kind, Name: name}
-		if k, found := openmcp.KindByName(kind); found {
+		if k, found := openmcpapi.KindByName(kind); found {
 			o.target.HostKind = &k
 			o.Selection.IncludeHost = true
 		}

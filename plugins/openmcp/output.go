@@ -12,7 +12,6 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 )
 
@@ -51,7 +50,7 @@ func outputFormat(pf *genericclioptions.PrintFlags) string {
 func printObjects(p printers.ResourcePrinter, format string, w io.Writer, objs []*unstructured.Unstructured) error {
 	if (format != "json" && format != "yaml") || len(objs) == 1 {
 		for _, obj := range objs {
-			if err := p.PrintObj(openmcp.Redact(obj), w); err != nil {
+			if err := p.PrintObj(printing.Redact(obj), w); err != nil {
 				return err
 			}
 		}
@@ -59,7 +58,7 @@ func printObjects(p printers.ResourcePrinter, format string, w io.Writer, objs [
 	}
 	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{}}}
 	for _, obj := range objs {
-		list.Items = append(list.Items, *openmcp.Redact(obj))
+		list.Items = append(list.Items, *printing.Redact(obj))
 	}
 	return p.PrintObj(list, w)
 }
