@@ -9,8 +9,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/doctor"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -110,7 +110,7 @@ func (o *CheckOptions) Validate() error {
 // Run prints one line per item and fails silently (the lines said why)
 // when any item failed.
 func (o *CheckOptions) Run(ctx context.Context) error {
-	d := &openmcp.Doctor{
+	d := &doctor.Doctor{
 		HostContext:      o.host.Context,
 		Discovery:        o.host.Cluster.Client.Discovery(),
 		Kube:             o.host.Cluster.Client,
@@ -118,23 +118,23 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 		KubeFedNamespace: o.host.Namespace,
 		Kubeconfig:       o.kc,
 		Timeout:          o.Timeout,
-		Member: func(context string) (openmcp.MemberClients, error) {
+		Member: func(context string) (doctor.MemberClients, error) {
 			c, err := connect(o.kc, context)
 			if err != nil {
-				return openmcp.MemberClients{}, err
+				return doctor.MemberClients{}, err
 			}
-			return openmcp.MemberClients{Kube: c.Client, Dynamic: c.Dynamic}, nil
+			return doctor.MemberClients{Kube: c.Client, Dynamic: c.Dynamic}, nil
 		},
 	}
 	failed := false
-	d.Run(ctx, func(f openmcp.Finding) {
+	d.Run(ctx, func(f doctor.Finding) {
 		status := string(f.Status)
 		switch f.Status {
-		case openmcp.CheckOK:
+		case doctor.CheckOK:
 			status = cli.Good(fmt.Sprintf("%-4s", status))
-		case openmcp.CheckWarn:
+		case doctor.CheckWarn:
 			status = cli.Warn(fmt.Sprintf("%-4s", status))
-		case openmcp.CheckFail:
+		case doctor.CheckFail:
 			status = cli.Bad(fmt.Sprintf("%-4s", status))
 			failed = true
 		}

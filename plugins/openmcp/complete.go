@@ -7,7 +7,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // completeResourceTypes completes TYPE for get from the host's discovery,
@@ -62,7 +62,7 @@ func completeOpenMCPKinds(cmd *cobra.Command, args []string, toComplete string) 
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var out []string
-	for _, k := range openmcp.Kinds {
+	for _, k := range openmcpapi.Kinds {
 		for _, n := range append([]string{strings.ToLower(k.Kind)}, k.ShortNames...) {
 			if strings.HasPrefix(n+"/", toComplete) {
 				out = append(out, n+"/")

@@ -22,7 +22,8 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/manifest"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // DeleteOptions are the options of `kubectl openmcp delete`.
@@ -162,7 +163,7 @@ func (o *DeleteOptions) Validate() error {
 // deleteTarget is one host object to delete and what stands for it in the
 // members.
 type deleteTarget struct {
-	openmcp.Item
+	openmcpapi.Item
 	// Member is the object the federation runs in each member for it; its
 	// GVR is empty when we know of none (an OpenMCPPolicy, ...).
 	Member objectRef
@@ -204,14 +205,14 @@ func openMCPMemberResource(kind string) (schema.GroupVersionResource, bool) {
 
 // Run reads, converts, checks that everything is there, deletes, and waits.
 func (o *DeleteOptions) Run(ctx context.Context) error {
-	docs, err := openmcp.ReadManifests(o.Filenames, o.Recursive, o.In)
+	docs, err := manifest.ReadManifests(o.Filenames, o.Recursive, o.In)
 	if err != nil {
 		return err
 	}
 	if len(docs) == 0 {
 		return fmt.Errorf("no objects in %s", strings.Join(o.Filenames, ", "))
 	}
-	opts := openmcp.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace}
+	opts := manifest.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace}
 	// The conversion's warnings are about what place writes (a stale layout
 	// fixed, a version KubeFed changes): nothing of it is written here.
 	targets, missing, _, err := o.targets(ctx, docs, opts)
@@ -249,7 +250,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 // targets converts the documents as place does and returns the host objects
 // it wrote for them. Kinds KubeFed does not federate cannot be on the host:
 // they come back as missing.
-func (o *DeleteOptions) targets(ctx context.Context, docs []openmcp.Document, opts openmcp.Options) ([]deleteTarget, []string, []string, error) {
+func (o *DeleteOptions) targets(ctx context.Context, docs []manifest.Document, opts manifest.Options) ([]deleteTarget, []string, []string, error) {
 	if o.Federation == federationOpenMCP {
 		items, warnings, err := openMCPItems(docs, opts)
 		if err != nil {
@@ -265,7 +266,7 @@ func (o *DeleteOptions) targets(ctx context.Context, docs []openmcp.Document, op
 		return out, nil, warnings, nil
 	}
 	// Placement does not change which objects place wrote, only their spec.
-	noPlacement := func(openmcp.Placement) kubefedtypes.Placement { return kubefedtypes.Placement{} }
+	noPlacement := func(manifest.Placement) kubefedtypes.Placement { return kubefedtypes.Placement{} }
 	fc, err := federatedObjects(ctx, o.host, docs, opts, noPlacement, nil)
 	var missing []string
 	if err != nil {
@@ -413,7 +414,7 @@ func (o *DeleteOptions) deleteAll(ctx context.Context, objs []found) ([]found, e
 		}
 		deleted = append(deleted, f)
 		if o.Output == "name" {
-			fmt.Fprintln(o.Out, openmcp.Ref(f.Object))
+			fmt.Fprintln(o.Out, openmcpapi.Ref(f.Object))
 		} else {
 			fmt.Fprintf(o.Out, "%s deleted%s\n", refOf(f.deleteTarget), suffix)
 		}
@@ -432,7 +433,7 @@ func interruptedSummary(deleted, left []found, dryRun bool) string {
 		}
 		s := make([]string, len(fs))
 		for i, f := range fs {
-			s[i] = openmcp.Ref(f.Object)
+			s[i] = openmcpapi.Ref(f.Object)
 		}
 		return strings.Join(s, ", ")
 	}

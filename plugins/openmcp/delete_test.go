@@ -27,7 +27,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/manifest"
 )
 
 func TestDeleteRejectsBadFlagsBeforeAnyRequest(t *testing.T) {
@@ -326,11 +326,11 @@ func TestDeleteKubeFedTargets(t *testing.T) {
 	}, chartFTCs(t, "deployments.apps", "namespaces")...)
 	o, _, _ := deleteOptions(dyn, "")
 	o.Federation = federationKubeFed
-	docs, err := openmcp.ParseManifest("-", strings.NewReader("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"+deleteNginx))
+	docs, err := manifest.ParseManifest("-", strings.NewReader("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"+deleteNginx))
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, missing, _, err := o.targets(context.Background(), docs, openmcp.Options{Namespace: "web"})
+	targets, missing, _, err := o.targets(context.Background(), docs, manifest.Options{Namespace: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}

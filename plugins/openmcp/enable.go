@@ -18,7 +18,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -133,7 +133,7 @@ func (o *EnableOptions) Run(ctx context.Context) error {
 	if o.DryRun == cmdutil.DryRunClient {
 		return o.printClientDryRun(ctx)
 	}
-	applier := &openmcp.Applier{Dynamic: o.host.Cluster.Dynamic, FieldManager: openmcp.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: true}
+	applier := &openmcpapi.Applier{Dynamic: o.host.Cluster.Dynamic, FieldManager: openmcpapi.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: true}
 	h := kubefedtypes.Host{Dynamic: o.host.Cluster.Dynamic, Namespace: o.host.Namespace, Apply: applier, DryRun: applier.DryRun}
 	suffix := ""
 	if applier.DryRun {
@@ -193,9 +193,9 @@ func (o *EnableOptions) printClientDryRun(ctx context.Context) error {
 			}},
 		}
 		for _, c := range checks {
-			action := openmcp.Configured
+			action := openmcpapi.Configured
 			if err := c.get(); apierrors.IsNotFound(err) {
-				action = openmcp.Created
+				action = openmcpapi.Created
 			} else if err != nil {
 				return err
 			}

@@ -30,7 +30,6 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
@@ -523,8 +522,8 @@ func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer]) error {
 			if u, ok := info.Object.(*unstructured.Unstructured); ok {
 				// Secret values never reach the terminal, a log or a CI
 				// transcript, whichever clusters they come from.
-				if openmcp.IsSecretKind(u.GetKind()) {
-					u = openmcp.Redact(u)
+				if printing.IsSecretKind(u.GetKind()) {
+					u = printing.Redact(u)
 					redacted++
 				}
 				p.Items = append(p.Items, u)
@@ -533,7 +532,7 @@ func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer]) error {
 		parts = append(parts, p)
 	}
 	if redacted > 0 && o.outputFormat() != "name" {
-		termsafe.Fprintf(o.ErrOut, "The values of %d Secret(s) are shown as %s; read one with kubectl get secret NAME -n NAMESPACE --context CLUSTER -o yaml.\n", redacted, openmcp.Redacted)
+		termsafe.Fprintf(o.ErrOut, "The values of %d Secret(s) are shown as %s; read one with kubectl get secret NAME -n NAMESPACE --context CLUSTER -o yaml.\n", redacted, printing.Redacted)
 	}
 	if o.outputFormat() == "name" {
 		printer, err := o.PrintFlags.ToPrinter()

@@ -22,7 +22,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
@@ -516,18 +516,18 @@ func (o *JoinOptions) poolCheck() poolCheck {
 // schedules only onto members whose OpenMCPCluster says joinStatus JOIN.
 func (o *JoinOptions) recordCluster(ctx context.Context, context, platform string, res *federation.JoinResult) error {
 	name := o.clusterName(context)
-	served, err := openmcp.HostServesClusters(o.host.Cluster.Client.Discovery())
+	served, err := openmcpapi.HostServesClusters(o.host.Cluster.Client.Discovery())
 	if err != nil || !served {
 		return err
 	}
-	rec := openmcp.ClusterRecord{Platform: platform, Region: o.Region, Zone: o.Zone}
+	rec := openmcpapi.ClusterRecord{Platform: platform, Region: o.Region, Zone: o.Zone}
 	if u, err := url.Parse(res.Endpoint); err == nil {
 		rec.ServerIP = u.Hostname()
 	}
 	if len(o.ranges) > 0 {
 		rec.MetalLBFrom, rec.MetalLBTo = o.ranges[0].From.String(), o.ranges[0].To.String()
 	}
-	obj, changed, err := openmcp.RecordCluster(ctx, o.host.Cluster.Dynamic, name, rec, o.DryRun != cmdutil.DryRunNone)
+	obj, changed, err := openmcpapi.RecordCluster(ctx, o.host.Cluster.Dynamic, name, rec, o.DryRun != cmdutil.DryRunNone)
 	if err != nil {
 		return &afterJoinError{"OpenMCPCluster", "kubectl openmcp join " + name, err}
 	}
@@ -535,7 +535,7 @@ func (o *JoinOptions) recordCluster(ctx context.Context, context, platform strin
 	if changed {
 		outcome = federation.Configured
 	}
-	res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcp.ClusterKind.Kind + " " + name, Outcome: outcome})
+	res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcpapi.ClusterKind.Kind + " " + name, Outcome: outcome})
 	if o.DryRun != cmdutil.DryRunNone {
 		res.Objects = append(res.Objects, obj)
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
@@ -320,8 +320,8 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 	}
 	if m.Joined {
 		// OpenMCP's own record of the member keeps the same region and zone.
-		rec := openmcp.ClusterRecord{Region: o.Region, Zone: o.Zone}
-		if _, err := openmcp.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+		rec := openmcpapi.ClusterRecord{Region: o.Region, Zone: o.Zone}
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: nodes labelled, but %v", m.Name, err)
 		}
 	}

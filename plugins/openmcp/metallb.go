@@ -23,7 +23,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -218,8 +218,8 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 	}
 	if target.Joined && len(o.ranges) > 0 && o.Pool == "default" {
 		// OpenMCP records one range per member: the default pool's.
-		rec := openmcp.ClusterRecord{MetalLBFrom: o.ranges[0].From.String(), MetalLBTo: o.ranges[0].To.String()}
-		if _, err := openmcp.UpdateClusterRecord(ctx, o.host.Cluster.Dynamic, target.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+		rec := openmcpapi.ClusterRecord{MetalLBFrom: o.ranges[0].From.String(), MetalLBTo: o.ranges[0].To.String()}
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, o.host.Cluster.Dynamic, target.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: pool written, but %v", target.Name, err)
 		}
 	}

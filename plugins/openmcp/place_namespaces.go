@@ -13,7 +13,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // ensureMemberNamespaces creates the placed objects' namespaces on the
@@ -23,7 +23,7 @@ import (
 // namespace the members lack was scheduled and then failed on every member
 // with `namespaces "openmcp" not found`. It says on stderr what it created
 // and warns about members it could not reach; the host objects stand either way.
-func (o *PlaceOptions) ensureMemberNamespaces(ctx context.Context, members []fleet.Member, items []openmcp.Item) {
+func (o *PlaceOptions) ensureMemberNamespaces(ctx context.Context, members []fleet.Member, items []openmcpapi.Item) {
 	nsSet := map[string]bool{}
 	for _, it := range items {
 		if ns := it.Object.GetNamespace(); ns != "" {
@@ -69,8 +69,8 @@ func (o *PlaceOptions) ensureMemberNamespaces(ctx context.Context, members []fle
 			}
 			_, err = c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 				Name:   ns,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": openmcp.FieldManager},
-			}}, metav1.CreateOptions{FieldManager: openmcp.FieldManager})
+				Labels: map[string]string{"app.kubernetes.io/managed-by": openmcpapi.FieldManager},
+			}}, metav1.CreateOptions{FieldManager: openmcpapi.FieldManager})
 			if err != nil && !apierrors.IsAlreadyExists(err) {
 				return created, err
 			}

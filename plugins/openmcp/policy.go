@@ -20,7 +20,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -44,7 +44,7 @@ func policyNamespace(root *cli.Root) string {
 	if ns := root.ConfigFlags.Namespace; ns != nil && *ns != "" {
 		return *ns
 	}
-	return openmcp.Namespace
+	return openmcpapi.Namespace
 }
 
 func policyClient(root *cli.Root, cmd *cobra.Command) (dynamic.ResourceInterface, *hostTarget, string, error) {
@@ -53,7 +53,7 @@ func policyClient(root *cli.Root, cmd *cobra.Command) (dynamic.ResourceInterface
 		return nil, nil, "", err
 	}
 	ns := policyNamespace(root)
-	return host.Cluster.Dynamic.Resource(openmcp.PolicyKind().GVR()).Namespace(ns), host, ns, nil
+	return host.Cluster.Dynamic.Resource(openmcpapi.PolicyKind().GVR()).Namespace(ns), host, ns, nil
 }
 
 // PolicyGetOptions are the options of `kubectl openmcp policy get`.
@@ -156,7 +156,7 @@ func (o *PolicyGetOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintln(w, header)
 	for i := range items {
-		p, err := openmcp.PolicyFrom(&items[i])
+		p, err := openmcpapi.PolicyFrom(&items[i])
 		if err != nil {
 			cli.Warnf(o.ErrOut, "%v", err)
 		}
@@ -179,7 +179,7 @@ func dash(s string) string {
 
 func listError(err error, ns string) error {
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("the host serves no OpenMCPPolicy (%s): the OpenMCP CRDs are not installed", openmcp.PolicyKind().CRDName())
+		return fmt.Errorf("the host serves no OpenMCPPolicy (%s): the OpenMCP CRDs are not installed", openmcpapi.PolicyKind().CRDName())
 	}
 	return fmt.Errorf("cannot list OpenMCPPolicies in %s: %w", ns, err)
 }
@@ -208,7 +208,7 @@ func policyNotFound(ctx context.Context, c dynamic.ResourceInterface, name, ns s
 // PolicySetOptions are the options of `kubectl openmcp policy set`.
 type PolicySetOptions struct {
 	Name   string
-	Values []openmcp.PolicyValue
+	Values []openmcpapi.PolicyValue
 	DryRun cmdutil.DryRunStrategy
 
 	client    dynamic.ResourceInterface
@@ -250,7 +250,7 @@ the update is retried if the policy changes meanwhile.`,
 func (o *PolicySetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
 	o.Name = args[0]
 	var err error
-	if o.Values, err = openmcp.ParsePolicyArgs(args[1:]); err != nil {
+	if o.Values, err = openmcpapi.ParsePolicyArgs(args[1:]); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
@@ -270,24 +270,24 @@ type badTypeError struct{ error }
 // Run reads the policy, changes the values and updates it, retrying on
 // conflict so a concurrent change is never overwritten.
 func (o *PolicySetOptions) Run(ctx context.Context) error {
-	action := openmcp.Unchanged
+	action := openmcpapi.Unchanged
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		u, err := o.client.Get(ctx, o.Name, metav1.GetOptions{})
 		if err != nil {
 			return policyNotFound(ctx, o.client, o.Name, o.namespace, err)
 		}
-		changed, err := openmcp.SetPolicyValues(u, o.Values)
+		changed, err := openmcpapi.SetPolicyValues(u, o.Values)
 		if err != nil {
 			return badTypeError{err}
 		}
 		if !changed {
-			action = openmcp.Unchanged
+			action = openmcpapi.Unchanged
 			return nil
 		}
-		opts := metav1.UpdateOptions{FieldManager: openmcp.FieldManager}
+		opts := metav1.UpdateOptions{FieldManager: openmcpapi.FieldManager}
 		switch o.DryRun {
 		case cmdutil.DryRunClient:
-			action = openmcp.Configured
+			action = openmcpapi.Configured
 			return nil
 		case cmdutil.DryRunServer:
 			opts.DryRun = []string{metav1.DryRunAll}
@@ -295,7 +295,7 @@ func (o *PolicySetOptions) Run(ctx context.Context) error {
 		if _, err := o.client.Update(ctx, u, opts); err != nil {
 			return err
 		}
-		action = openmcp.Configured
+		action = openmcpapi.Configured
 		return nil
 	})
 	var bad badTypeError
@@ -312,6 +312,6 @@ func (o *PolicySetOptions) Run(ctx context.Context) error {
 	case cmdutil.DryRunServer:
 		suffix = " (server dry run)"
 	}
-	termsafe.Fprintf(o.Out, "openmcppolicy.%s/%s %s%s\n", openmcp.Group, o.Name, action, suffix)
+	termsafe.Fprintf(o.Out, "openmcppolicy.%s/%s %s%s\n", openmcpapi.Group, o.Name, action, suffix)
 	return nil
 }

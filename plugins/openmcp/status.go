@@ -17,13 +17,13 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // StatusOptions are the options of `kubectl openmcp status`.
 type StatusOptions struct {
-	Kind           openmcp.Kind
+	Kind           openmcpapi.Kind
 	Name           string
 	MaxParallel    int
 	ClusterTimeout time.Duration
@@ -70,10 +70,10 @@ func (o *StatusOptions) Complete(root *cli.Root, cmd *cobra.Command, args []stri
 	if !ok || name == "" {
 		return cli.Usagef("invalid argument %q: want OPENMCPKIND/NAME, e.g. openmcpdeployment/web", args[0])
 	}
-	k, found := openmcp.KindByName(kind)
+	k, found := openmcpapi.KindByName(kind)
 	if !found {
 		var names []string
-		for _, k := range openmcp.Kinds {
+		for _, k := range openmcpapi.Kinds {
 			names = append(names, strings.ToLower(k.Kind))
 		}
 		return cli.Usagef("unknown OpenMCP kind %q: one of %s", kind, strings.Join(names, ", "))
@@ -181,7 +181,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("host %q: %w", o.host.Context, err)
 	}
-	plan := openmcp.PlanOf(hostObj)
+	plan := openmcpapi.PlanOf(hostObj)
 	members, err := fleet.ListMembers(ctx, o.host.Cluster.Dynamic, o.host.Namespace, o.kc)
 	if err != nil {
 		return err
@@ -280,7 +280,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		}
 		table.Rows = append(table.Rows, metav1.TableRow{Cells: cells})
 	}
-	termsafe.Fprintf(o.Out, "%s %s/%s on host %q\n", strings.ToLower(o.Kind.Kind)+"."+openmcp.Group, o.namespace, o.Name, o.host.Context)
+	termsafe.Fprintf(o.Out, "%s %s/%s on host %q\n", strings.ToLower(o.Kind.Kind)+"."+openmcpapi.Group, o.namespace, o.Name, o.host.Context)
 	termsafe.Table(table) // the cells are what the members' objects say
 	if err := printers.NewTablePrinter(printers.PrintOptions{}).PrintObj(table, o.Out); err != nil {
 		return err
@@ -292,12 +292,12 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-func (o *StatusOptions) verdict(plan openmcp.Plan, ready map[string]int64, states []fleet.Result[memberState]) string {
+func (o *StatusOptions) verdict(plan openmcpapi.Plan, ready map[string]int64, states []fleet.Result[memberState]) string {
 	if len(plan.Clusters) == 0 && len(plan.Max) == 0 {
 		return "not scheduled: status.clusterMaps is empty (is OpenMCP's scheduler running in namespace openmcp?)"
 	}
 	if o.Kind.Kind == "OpenMCPDeployment" {
-		return openmcp.ReplicaVerdict(plan.Clusters, ready)
+		return openmcpapi.ReplicaVerdict(plan.Clusters, ready)
 	}
 	present, want := 0, 0
 	for _, s := range states {

@@ -13,7 +13,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -107,12 +107,12 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 			return res, err
 		}
 		// OpenMCP's scheduler must stop considering the member.
-		deleted, err := openmcp.ForgetCluster(ctx, o.host.Cluster.Dynamic, name, req.DryRun)
+		deleted, err := openmcpapi.ForgetCluster(ctx, o.host.Cluster.Dynamic, name, req.DryRun)
 		if err != nil {
-			return res, fmt.Errorf("unjoined, but its OpenMCPCluster %s/%s remains: %w", openmcp.Namespace, name, err)
+			return res, fmt.Errorf("unjoined, but its OpenMCPCluster %s/%s remains: %w", openmcpapi.Namespace, name, err)
 		}
 		if deleted {
-			res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcp.ClusterKind.Kind + " " + name})
+			res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcpapi.ClusterKind.Kind + " " + name})
 		}
 		return res, nil
 	})

@@ -1,4 +1,4 @@
-package openmcp
+package manifest
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package openmcp
+package openmcpapi
 
 import (
 	"fmt"
@@ -7,6 +7,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
+
+// PolicyKind is the OpenMCPPolicy kind's entry of Kinds.
+func PolicyKind() Kind { k, _ := KindByName("OpenMCPPolicy"); return k }
 
 // DefaultPolicies are the OpenMCPPolicies OpenMCP's policy engine installs
 // in namespace openmcp (openmcp-policy-engine/deploy/policy/).

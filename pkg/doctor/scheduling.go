@@ -1,4 +1,4 @@
-package openmcp
+package doctor
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // schedulingGrace is how long an OpenMCPDeployment may wait for OpenMCP's
@@ -24,7 +26,7 @@ type schedulingState struct {
 }
 
 func (d *Doctor) readScheduling(ctx context.Context) schedulingState {
-	k, _ := KindByName("OpenMCPDeployment")
+	k, _ := openmcpapi.KindByName("OpenMCPDeployment")
 	list, err := d.Dynamic.Resource(k.GVR()).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return schedulingState{err: err}

@@ -1,4 +1,4 @@
-package openmcp
+package manifest
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 )
 
 // FuzzConvert feeds arbitrary manifests through the reader and both
@@ -44,7 +47,7 @@ func checkConverted(t *testing.T, d Document) {
 		return
 	}
 	obj := c.Object
-	if obj.GetAPIVersion() != Group+"/"+Version {
+	if obj.GetAPIVersion() != openmcpapi.Group+"/"+openmcpapi.Version {
 		t.Fatalf("%s: converted to apiVersion %q", d.Where(), obj.GetAPIVersion())
 	}
 	if _, ok := kindByKind(obj.GetKind()); !ok {
@@ -60,12 +63,12 @@ func checkConverted(t *testing.T, d Document) {
 	if !apiequality.Semantic.DeepEqual(again.Object.Object, obj.Object) {
 		t.Fatalf("%s: conversion is not a fixed point:\n%v\n%v", d.Where(), obj.Object, again.Object.Object)
 	}
-	if IsSecretKind(obj.GetKind()) {
-		red := Redact(obj)
+	if printing.IsSecretKind(obj.GetKind()) {
+		red := printing.Redact(obj)
 		for _, path := range [][]string{{"spec", "template", "data"}, {"spec", "template", "stringData"}} {
 			m, _, _ := unstructured.NestedMap(red.Object, path...)
 			for k, v := range m {
-				if v != Redacted {
+				if v != printing.Redacted {
 					t.Fatalf("%s: printed secret key %s is not redacted", d.Where(), k)
 				}
 			}

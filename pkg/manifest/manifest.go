@@ -1,4 +1,7 @@
-package openmcp
+// Package manifest reads manifests (files, directories, standard input; YAML
+// and JSON streams; Lists), checks them against OpenMCP's API types, and
+// converts plain Kubernetes objects to OpenMCP objects and back.
+package manifest
 
 import (
 	"bufio"

@@ -1,22 +1,32 @@
-package openmcp
+package openmcpapi
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
-func lbPolicy(t *testing.T) Document {
+// lbPolicy reads OpenMCP's own lb-scoring-weight policy, kept with the other
+// reference manifests in pkg/manifest's testdata.
+func lbPolicy(t *testing.T) *unstructured.Unstructured {
 	t.Helper()
-	docs, err := ReadManifests([]string{"testdata/reference/policy/lbPolicy.yaml"}, false, nil)
+	data, err := os.ReadFile("../manifest/testdata/reference/policy/lbPolicy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return docs[0]
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(data, &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func TestPolicyTableColumns(t *testing.T) {
-	p, err := PolicyFrom(lbPolicy(t).Object)
+	p, err := PolicyFrom(lbPolicy(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +40,7 @@ func TestPolicyTableColumns(t *testing.T) {
 }
 
 func TestSetPolicyValues(t *testing.T) {
-	u := lbPolicy(t).Object
+	u := lbPolicy(t)
 	sets, err := ParsePolicyArgs([]string{"georate=0.3", "Period=10.0,20.0"})
 	if err != nil {
 		t.Fatal(err)
@@ -61,15 +71,5 @@ func TestParsePolicyArgs(t *testing.T) {
 		if _, err := ParsePolicyArgs(bad); err == nil {
 			t.Errorf("ParsePolicyArgs(%q) accepted", bad)
 		}
-	}
-}
-
-func TestLegacyMetalLBPools(t *testing.T) {
-	pools, err := LegacyMetalLBPools("address-pools:\n- name: default\n  protocol: layer2\n  addresses: [10.0.0.100-10.0.0.120]\n- name: empty\n  protocol: layer2\n")
-	if err != nil || !reflect.DeepEqual(pools, []string{"default"}) {
-		t.Errorf("pools %v, err %v", pools, err)
-	}
-	if _, err := LegacyMetalLBPools("address-pools: {"); err == nil {
-		t.Error("broken config accepted")
 	}
 }

@@ -1,8 +1,9 @@
-package openmcp
+package doctor
 
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 func obj(apiVersion, kind, ns, name string, fields map[string]any) *unstructured.Unstructured {
@@ -32,15 +34,15 @@ func obj(apiVersion, kind, ns, name string, fields map[string]any) *unstructured
 }
 
 var listKinds = map[schema.GroupVersionResource]string{
-	crdGVR:                 "CustomResourceDefinitionList",
-	fleet.KubeFedClusters:  "KubeFedClusterList",
-	kubeFedConfigGVR:       "KubeFedConfigList",
-	PolicyKind().GVR():     "OpenMCPPolicyList",
-	ipPoolGVR:              "IPAddressPoolList",
-	deploymentKind().GVR(): "OpenMCPDeploymentList",
+	crdGVR:                        "CustomResourceDefinitionList",
+	fleet.KubeFedClusters:         "KubeFedClusterList",
+	kubeFedConfigGVR:              "KubeFedConfigList",
+	openmcpapi.PolicyKind().GVR(): "OpenMCPPolicyList",
+	ipPoolGVR:                     "IPAddressPoolList",
+	deploymentKind().GVR():        "OpenMCPDeploymentList",
 }
 
-func deploymentKind() Kind { k, _ := KindByName("OpenMCPDeployment"); return k }
+func deploymentKind() openmcpapi.Kind { k, _ := openmcpapi.KindByName("OpenMCPDeployment"); return k }
 
 // fixture is a host where KubeFed and OpenMCP are installed and healthy,
 // except what skip leaves out.
@@ -55,7 +57,7 @@ func doctorFixture(t *testing.T, skipCRD string) (*Doctor, func() []Finding) {
 	for _, n := range KubeFedCRDs {
 		crd(n)
 	}
-	for _, k := range Kinds {
+	for _, k := range openmcpapi.Kinds {
 		crd(k.CRDName())
 	}
 	objs = append(objs, obj("core.kubefed.io/v1beta1", "KubeFedConfig", "kube-federation-system", "kubefed", map[string]any{"spec": map[string]any{"scope": "Cluster"}}))
@@ -68,9 +70,9 @@ func doctorFixture(t *testing.T, skipCRD string) (*Doctor, func() []Finding) {
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds, objs...)
 	// Created through the client: the fake would guess the plural
 	// "openmcppolicies", and OpenMCP's is "openmcppolicys".
-	for _, p := range DefaultPolicies {
-		pol := obj(Group+"/"+Version, "OpenMCPPolicy", Namespace, p, map[string]any{"spec": map[string]any{"policyStatus": "Enabled"}})
-		if _, err := dyn.Resource(PolicyKind().GVR()).Namespace(Namespace).Create(context.Background(), pol, metav1.CreateOptions{}); err != nil {
+	for _, p := range openmcpapi.DefaultPolicies {
+		pol := obj(openmcpapi.Group+"/"+openmcpapi.Version, "OpenMCPPolicy", openmcpapi.Namespace, p, map[string]any{"spec": map[string]any{"policyStatus": "Enabled"}})
+		if _, err := dyn.Resource(openmcpapi.PolicyKind().GVR()).Namespace(openmcpapi.Namespace).Create(context.Background(), pol, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,9 +81,9 @@ func doctorFixture(t *testing.T, skipCRD string) (*Doctor, func() []Finding) {
 		one := int32(1)
 		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: appsv1.DeploymentSpec{Replicas: &one}, Status: appsv1.DeploymentStatus{AvailableReplicas: 1}}
 	}
-	kubeObjs := []runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}, ready("kube-federation-system", KubeFedController)}
+	kubeObjs := []runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: openmcpapi.Namespace}}, ready("kube-federation-system", KubeFedController)}
 	for _, c := range Controllers {
-		kubeObjs = append(kubeObjs, ready(Namespace, c))
+		kubeObjs = append(kubeObjs, ready(openmcpapi.Namespace, c))
 	}
 	kube := kubefake.NewClientset(kubeObjs...)
 	kube.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.37.2"}
@@ -212,7 +214,7 @@ func TestDoctorOpenMCPScheduling(t *testing.T) {
 		t.Errorf("nothing placed: %+v", f)
 	}
 	for _, c := range Controllers {
-		if err := d.Kube.AppsV1().Deployments(Namespace).Delete(ctx, c, metav1.DeleteOptions{}); err != nil {
+		if err := d.Kube.AppsV1().Deployments(openmcpapi.Namespace).Delete(ctx, c, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -220,7 +222,7 @@ func TestDoctorOpenMCPScheduling(t *testing.T) {
 		t.Errorf("no controllers, nothing scheduled: %+v", f)
 	}
 	odeploys := d.Dynamic.Resource(deploymentKind().GVR()).Namespace("default")
-	scheduled := obj(Group+"/"+Version, "OpenMCPDeployment", "default", "web", map[string]any{
+	scheduled := obj(openmcpapi.Group+"/"+openmcpapi.Version, "OpenMCPDeployment", "default", "web", map[string]any{
 		"status": map[string]any{"schedulingComplete": true, "clusterMaps": map[string]any{"cluster1": int64(2)}},
 	})
 	if _, err := odeploys.Create(ctx, scheduled, metav1.CreateOptions{}); err != nil {
@@ -233,7 +235,7 @@ func TestDoctorOpenMCPScheduling(t *testing.T) {
 	if f := find(fs, "OpenMCP scheduling"); f.Status != CheckOK || !strings.Contains(f.Detail, "1 of 1") {
 		t.Errorf("one scheduled: %+v", f)
 	}
-	stuck := obj(Group+"/"+Version, "OpenMCPDeployment", "default", "stuck", nil)
+	stuck := obj(openmcpapi.Group+"/"+openmcpapi.Version, "OpenMCPDeployment", "default", "stuck", nil)
 	stuck.SetCreationTimestamp(metav1.NewTime(time.Now().Add(-2 * schedulingGrace)))
 	if _, err := odeploys.Create(ctx, stuck, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -244,5 +246,15 @@ func TestDoctorOpenMCPScheduling(t *testing.T) {
 	}
 	if f := find(fs, "OpenMCP controllers"); f.Status != CheckFail {
 		t.Errorf("stuck scheduling keeps the missing controllers a FAIL: %+v", f)
+	}
+}
+
+func TestLegacyMetalLBPools(t *testing.T) {
+	pools, err := LegacyMetalLBPools("address-pools:\n- name: default\n  protocol: layer2\n  addresses: [10.0.0.100-10.0.0.120]\n- name: empty\n  protocol: layer2\n")
+	if err != nil || !reflect.DeepEqual(pools, []string{"default"}) {
+		t.Errorf("pools %v, err %v", pools, err)
+	}
+	if _, err := LegacyMetalLBPools("address-pools: {"); err == nil {
+		t.Error("broken config accepted")
 	}
 }

@@ -1,4 +1,8 @@
-package openmcp
+// Package doctor is the engine of `kubectl openmcp check`: it checks a
+// federation's control plane (OpenMCP's CRDs and controllers, KubeFed,
+// MetalLB, OpenMCP's scheduling) and each member's stored credentials, item
+// by item, and reports one Finding per item.
+package doctor
 
 import (
 	"context"
@@ -18,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // CheckStatus is the verdict on one item of `check`.
@@ -79,9 +84,6 @@ var (
 	ipPoolGVR        = schema.GroupVersionResource{Group: "metallb.io", Version: "v1beta1", Resource: "ipaddresspools"}
 )
 
-// PolicyKind is the OpenMCPPolicy kind's entry of Kinds.
-func PolicyKind() Kind { k, _ := kindByKind("OpenMCPPolicy"); return k }
-
 // MemberClients are the clients of one member cluster.
 type MemberClients struct {
 	Kube    kubernetes.Interface
@@ -117,20 +119,20 @@ func (d *Doctor) Run(ctx context.Context, emit func(Finding)) {
 	d.checkKubeFedConfig(ctx, emit)
 	d.checkKubeFedController(ctx, emit)
 
-	names := make([]string, 0, len(Kinds))
-	for _, k := range Kinds {
+	names := make([]string, 0, len(openmcpapi.Kinds))
+	for _, k := range openmcpapi.Kinds {
 		names = append(names, k.CRDName())
 	}
 	d.checkCRDs(emit, "OpenMCP CRDs", names, crds, crdErr, "install the OpenMCP CRDs")
 
-	if _, err := d.Kube.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{}); err != nil {
-		detail := fmt.Sprintf("cannot read namespace %s: %v", Namespace, err)
+	if _, err := d.Kube.CoreV1().Namespaces().Get(ctx, openmcpapi.Namespace, metav1.GetOptions{}); err != nil {
+		detail := fmt.Sprintf("cannot read namespace %s: %v", openmcpapi.Namespace, err)
 		if apierrors.IsNotFound(err) {
-			detail = fmt.Sprintf("namespace %s does not exist: OpenMCP is not installed", Namespace)
+			detail = fmt.Sprintf("namespace %s does not exist: OpenMCP is not installed", openmcpapi.Namespace)
 		}
 		emit(Finding{CheckFail, "OpenMCP namespace", detail})
 	} else {
-		emit(Finding{CheckOK, "OpenMCP namespace", "namespace " + Namespace + " exists"})
+		emit(Finding{CheckOK, "OpenMCP namespace", "namespace " + openmcpapi.Namespace + " exists"})
 		sched := d.readScheduling(ctx)
 		d.checkControllers(ctx, emit, sched)
 		d.checkScheduling(emit, sched)
@@ -216,7 +218,7 @@ func (d *Doctor) checkKubeFedController(ctx context.Context, emit func(Finding))
 // processes, as in the sandbox), which is worth a WARN rather than a FAIL.
 func (d *Doctor) checkControllers(ctx context.Context, emit func(Finding), sched schedulingState) {
 	const item = "OpenMCP controllers"
-	list, err := d.Kube.AppsV1().Deployments(Namespace).List(ctx, metav1.ListOptions{})
+	list, err := d.Kube.AppsV1().Deployments(openmcpapi.Namespace).List(ctx, metav1.ListOptions{})
 	if err == nil && sched.scheduled > 0 && len(sched.stuck) == 0 {
 		deployed := 0
 		for _, dep := range list.Items {
@@ -227,11 +229,11 @@ func (d *Doctor) checkControllers(ctx context.Context, emit func(Finding), sched
 			}
 		}
 		if deployed == 0 {
-			emit(Finding{CheckWarn, item, fmt.Sprintf("no Deployment of OpenMCP's controllers in namespace %s, but %d OpenMCPDeployment(s) were scheduled (controllers running outside the host?)", Namespace, sched.scheduled)})
+			emit(Finding{CheckWarn, item, fmt.Sprintf("no Deployment of OpenMCP's controllers in namespace %s, but %d OpenMCPDeployment(s) were scheduled (controllers running outside the host?)", openmcpapi.Namespace, sched.scheduled)})
 			return
 		}
 	}
-	d.checkDeployments(ctx, emit, item, Namespace, Controllers)
+	d.checkDeployments(ctx, emit, item, openmcpapi.Namespace, Controllers)
 }
 
 // checkDeployments reports, in one line, which of the named Deployments
@@ -276,14 +278,14 @@ func (d *Doctor) checkDeployments(ctx context.Context, emit func(Finding), item,
 }
 
 func (d *Doctor) checkPolicies(ctx context.Context, emit func(Finding), crds map[string]bool) {
-	pk := PolicyKind()
+	pk := openmcpapi.PolicyKind()
 	if crds != nil && !crds[pk.CRDName()] {
 		emit(Finding{CheckFail, "OpenMCP policies", "the OpenMCPPolicy CRD is missing"})
 		return
 	}
-	list, err := d.Dynamic.Resource(pk.GVR()).Namespace(Namespace).List(ctx, metav1.ListOptions{})
+	list, err := d.Dynamic.Resource(pk.GVR()).Namespace(openmcpapi.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		emit(Finding{CheckFail, "OpenMCP policies", fmt.Sprintf("cannot list OpenMCPPolicies in %s: %v", Namespace, err)})
+		emit(Finding{CheckFail, "OpenMCP policies", fmt.Sprintf("cannot list OpenMCPPolicies in %s: %v", openmcpapi.Namespace, err)})
 		return
 	}
 	have := map[string]bool{}
@@ -295,13 +297,13 @@ func (d *Doctor) checkPolicies(ctx context.Context, emit func(Finding), crds map
 		}
 	}
 	var missing []string
-	for _, n := range DefaultPolicies {
+	for _, n := range openmcpapi.DefaultPolicies {
 		if !have[n] {
 			missing = append(missing, n)
 		}
 	}
 	if len(missing) > 0 {
-		emit(Finding{CheckFail, "OpenMCP policies", fmt.Sprintf("%d of %d default policies missing in %s: %s", len(missing), len(DefaultPolicies), Namespace, strings.Join(missing, ", "))})
+		emit(Finding{CheckFail, "OpenMCP policies", fmt.Sprintf("%d of %d default policies missing in %s: %s", len(missing), len(openmcpapi.DefaultPolicies), openmcpapi.Namespace, strings.Join(missing, ", "))})
 		return
 	}
 	if len(disabled) > 0 {
@@ -309,7 +311,7 @@ func (d *Doctor) checkPolicies(ctx context.Context, emit func(Finding), crds map
 		emit(Finding{CheckWarn, "OpenMCP policies", "disabled: " + strings.Join(disabled, ", ")})
 		return
 	}
-	emit(Finding{CheckOK, "OpenMCP policies", fmt.Sprintf("all %d default policies present", len(DefaultPolicies))})
+	emit(Finding{CheckOK, "OpenMCP policies", fmt.Sprintf("all %d default policies present", len(openmcpapi.DefaultPolicies))})
 }
 
 func (d *Doctor) checkMembers(ctx context.Context, emit func(Finding)) {

@@ -1,7 +1,9 @@
-// Package openmcp knows OpenMCP's API (group openmcp.k8s.io): its kinds, the
-// apiextensions v1 CRDs this project writes for them, and (in other files)
-// validation and conversion of plain Kubernetes objects into OpenMCP ones.
-package openmcp
+// Package openmcpapi knows OpenMCP's API (group openmcp.k8s.io): its kinds,
+// the apiextensions v1 CRDs this project writes for them, the OpenMCPCluster
+// record, OpenMCPPolicy values, the placement status of OpenMCP resources and
+// the server-side apply of their objects. Reading manifests and converting
+// plain Kubernetes objects is pkg/manifest; the `check` engine is pkg/doctor.
+package openmcpapi
 
 import (
 	"k8s.io/apimachinery/pkg/runtime/schema"

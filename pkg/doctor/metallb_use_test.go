@@ -1,4 +1,4 @@
-package openmcp
+package doctor
 
 import (
 	"strings"

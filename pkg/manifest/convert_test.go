@@ -1,4 +1,4 @@
-package openmcp
+package manifest
 
 import (
 	"encoding/base64"
@@ -9,6 +9,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 )
 
 func one(t *testing.T, src string) Document {
@@ -315,7 +317,7 @@ stringData:
 	if _, ok, _ := unstructured.NestedMap(c.Object.Object, "spec", "template", "stringData"); ok {
 		t.Error("stringData left in the template")
 	}
-	printed, err := yaml.Marshal(Redact(c.Object).Object)
+	printed, err := yaml.Marshal(printing.Redact(c.Object).Object)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +329,7 @@ stringData:
 	if !strings.Contains(string(printed), "password: REDACTED") {
 		t.Errorf("keys should stay visible:\n%s", printed)
 	}
-	if Redact(c.Object) == c.Object {
+	if printing.Redact(c.Object) == c.Object {
 		t.Error("Redact must copy, not change, the object to write")
 	}
 	// A bad value is reported by field, without echoing the data.

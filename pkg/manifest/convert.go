@@ -1,4 +1,4 @@
-package openmcp
+package manifest
 
 import (
 	"errors"
@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // Placement is where the command line asks objects to go. Empty fields
@@ -80,12 +82,12 @@ func SupportedKinds() string {
 			plain = append(plain, p.Kind)
 		}
 	}
-	omcp := make([]string, 0, len(Kinds))
-	for _, k := range Kinds {
+	omcp := make([]string, 0, len(openmcpapi.Kinds))
+	for _, k := range openmcpapi.Kinds {
 		omcp = append(omcp, k.Kind)
 	}
 	return fmt.Sprintf("%s, and the OpenMCP kinds (%s/%s): %s",
-		strings.Join(plain, ", "), Group, Version, strings.Join(omcp, ", "))
+		strings.Join(plain, ", "), openmcpapi.Group, openmcpapi.Version, strings.Join(omcp, ", "))
 }
 
 func findPlain(gvk schema.GroupVersionKind) (plainKind, bool, error) {
@@ -119,9 +121,9 @@ func identify(doc Document) (schema.GroupVersionKind, bool, error) {
 		return schema.GroupVersionKind{}, false, &FieldError{Where: doc.Where(), Field: "apiVersion", Msg: err.Error()}
 	}
 	gvk := gv.WithKind(kind)
-	if gv.Group == Group {
-		if gv.Version != Version {
-			return gvk, true, &FieldError{Where: doc.Where(), Field: "apiVersion", Msg: fmt.Sprintf("unknown version %q of %s (OpenMCP serves %s)", gv.Version, Group, Version)}
+	if gv.Group == openmcpapi.Group {
+		if gv.Version != openmcpapi.Version {
+			return gvk, true, &FieldError{Where: doc.Where(), Field: "apiVersion", Msg: fmt.Sprintf("unknown version %q of %s (OpenMCP serves %s)", gv.Version, openmcpapi.Group, openmcpapi.Version)}
 		}
 		if _, ok := kindByKind(kind); !ok {
 			return gvk, true, &FieldError{Where: doc.Where(), Field: "kind", Msg: fmt.Sprintf("unknown OpenMCP kind %q: supported kinds are %s", kind, SupportedKinds())}
@@ -131,13 +133,13 @@ func identify(doc Document) (schema.GroupVersionKind, bool, error) {
 	return gvk, false, nil
 }
 
-func kindByKind(kind string) (Kind, bool) {
-	for _, k := range Kinds {
+func kindByKind(kind string) (openmcpapi.Kind, bool) {
+	for _, k := range openmcpapi.Kinds {
 		if k.Kind == kind {
 			return k, true
 		}
 	}
-	return Kind{}, false
+	return openmcpapi.Kind{}, false
 }
 
 // resolveNamespace applies -n and the default namespace, as kubectl apply does.
@@ -347,7 +349,7 @@ func cleanObject(in *unstructured.Unstructured) *unstructured.Unstructured {
 func newOpenMCP(kind string, src *unstructured.Unstructured, spec map[string]any) *unstructured.Unstructured {
 	md, _ := src.Object["metadata"].(map[string]any)
 	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": Group + "/" + Version,
+		"apiVersion": openmcpapi.Group + "/" + openmcpapi.Version,
 		"kind":       kind,
 		"metadata":   cleanMeta(md, true),
 		"spec":       spec,

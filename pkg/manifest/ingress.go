@@ -1,4 +1,4 @@
-package openmcp
+package manifest
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"
