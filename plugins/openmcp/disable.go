@@ -14,12 +14,13 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // DisableOptions are the options of `kubectl openmcp disable`.
 type DisableOptions struct {
 	Types  []string
-	DryRun cmdutil.DryRunStrategy
+	DryRun write.DryRun
 
 	host *hostTarget
 	ftcs []*fedv1b1.FederatedTypeConfig
@@ -64,7 +65,7 @@ propagated to the members. Delete them first.`,
 func (o *DisableOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
 	o.Types = args
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	if o.host, err = resolveHost(cmd, fleet.NewKubeconfig(root.ConfigFlags)); err != nil {
@@ -110,7 +111,7 @@ func (o *DisableOptions) Validate() error { return nil }
 
 // Run disables each type in turn.
 func (o *DisableOptions) Run(ctx context.Context) error {
-	if o.DryRun == cmdutil.DryRunClient {
+	if o.DryRun == write.DryRunClient {
 		for _, ftc := range o.ftcs {
 			ft := ftc.Spec.FederatedType
 			termsafe.Fprintf(o.Out, "federatedtypeconfig.core.kubefed.io/%s deleted (dry run)\n", ftc.Name)
@@ -118,7 +119,7 @@ func (o *DisableOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	h := kubefedtypes.Host{Dynamic: o.host.Cluster.Dynamic, Namespace: o.host.Namespace, DryRun: o.DryRun == cmdutil.DryRunServer}
+	h := kubefedtypes.Host{Dynamic: o.host.Cluster.Dynamic, Namespace: o.host.Namespace, DryRun: o.DryRun == write.DryRunServer}
 	suffix := ""
 	if h.DryRun {
 		suffix = " (server dry run)"

@@ -18,14 +18,14 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // EnableOptions are the options of `kubectl openmcp enable`.
 type EnableOptions struct {
 	Types      []string
-	DryRun     cmdutil.DryRunStrategy
+	DryRun     write.DryRun
 	PrintFlags *genericclioptions.PrintFlags
 
 	host    *hostTarget
@@ -79,11 +79,11 @@ says "unchanged".`,
 func (o *EnableOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
 	o.Types = args
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	if format := outputFormat(o.PrintFlags); format != "" {
-		if o.DryRun == cmdutil.DryRunNone {
+		if o.DryRun == write.DryRunNone {
 			return cli.Usagef("-o %s prints what --dry-run would write; add --dry-run=client or --dry-run=server", format)
 		}
 		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
@@ -130,15 +130,11 @@ func (o *EnableOptions) Validate() error { return nil }
 
 // Run writes the CRD and the FederatedTypeConfig of each type.
 func (o *EnableOptions) Run(ctx context.Context) error {
-	if o.DryRun == cmdutil.DryRunClient {
+	if o.DryRun == write.DryRunClient {
 		return o.printClientDryRun(ctx)
 	}
-	applier := &openmcpapi.Applier{Dynamic: o.host.Cluster.Dynamic, FieldManager: openmcpapi.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: true}
-	h := kubefedtypes.Host{Dynamic: o.host.Cluster.Dynamic, Namespace: o.host.Namespace, Apply: applier, DryRun: applier.DryRun}
-	suffix := ""
-	if applier.DryRun {
-		suffix = " (server dry run)"
-	}
+	h := kubefedtypes.Host{Dynamic: o.host.Cluster.Dynamic, Namespace: o.host.Namespace, DryRun: o.DryRun == write.DryRunServer}
+	suffix := o.DryRun.Suffix()
 	for _, t := range o.targets {
 		steps, err := kubefedtypes.Enable(ctx, h, t)
 		if o.printer == nil {
@@ -193,9 +189,9 @@ func (o *EnableOptions) printClientDryRun(ctx context.Context) error {
 			}},
 		}
 		for _, c := range checks {
-			action := openmcpapi.Configured
+			action := write.Configured
 			if err := c.get(); apierrors.IsNotFound(err) {
-				action = openmcpapi.Created
+				action = write.Created
 			} else if err != nil {
 				return err
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // LabelOptions are the options of `kubectl openmcp label`.
@@ -39,7 +40,7 @@ type LabelOptions struct {
 	NoHeaders      bool
 	MaxParallel    int
 	ClusterTimeout time.Duration
-	DryRun         cmdutil.DryRunStrategy
+	DryRun         write.DryRun
 	PrintFlags     *genericclioptions.PrintFlags
 
 	kc *fleet.Kubeconfig
@@ -136,7 +137,7 @@ CLUSTER is given) and flags nodes whose GA and beta labels disagree.`,
 func (o *LabelOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
 	o.Clusters = args
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
@@ -272,17 +273,6 @@ func resolveOneCluster(ctx context.Context, kc *fleet.Kubeconfig, findHost func(
 	return host, members, target, nil
 }
 
-// dryRunOf maps kubectl's --dry-run strategy onto a package's own enum.
-func dryRunOf[T any](s cmdutil.DryRunStrategy, none, client, server T) T {
-	switch s {
-	case cmdutil.DryRunClient:
-		return client
-	case cmdutil.DryRunServer:
-		return server
-	}
-	return none
-}
-
 // membersOrNone lists the host's members; a host without the KubeFed API
 // has none (its contexts can still be used directly).
 func membersOrNone(ctx context.Context, kc *fleet.Kubeconfig, host *hostTarget) ([]fleet.Member, error) {
@@ -303,7 +293,7 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 	opts := topology.Options{
 		Region: o.Region, Zone: o.Zone, Nodes: o.Nodes,
 		Overwrite: o.Overwrite, AllowAny: o.AllowAny,
-		DryRun: dryRunOf(o.DryRun, topology.DryRunNone, topology.DryRunClient, topology.DryRunServer), FieldManager: topology.DefaultFieldManager,
+		DryRun: o.DryRun, FieldManager: write.FieldManager,
 	}
 	hostDyn := o.host.Cluster.Dynamic
 	if !m.Joined {
@@ -321,7 +311,7 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 	if m.Joined {
 		// OpenMCP's own record of the member keeps the same region and zone.
 		rec := openmcpapi.ClusterRecord{Region: o.Region, Zone: o.Zone}
-		if _, err := openmcpapi.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun != write.DryRunNone); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: nodes labelled, but %v", m.Name, err)
 		}
 	}
@@ -355,7 +345,7 @@ func (o *LabelOptions) print(cluster string, res topology.Result) error {
 			op = "not labeled"
 		}
 		o.PrintFlags.NamePrintFlags.Operation = op
-		cmdutil.PrintFlagsWithDryRunStrategy(o.PrintFlags, o.DryRun)
+		cli.PrintFlagsWithDryRun(o.PrintFlags, o.DryRun)
 		p, err := o.PrintFlags.ToPrinter()
 		if err != nil {
 			return err

@@ -25,6 +25,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // MetalLBOptions are the options of `kubectl openmcp metallb`.
@@ -40,7 +41,7 @@ type MetalLBOptions struct {
 	NoHeaders      bool
 	MaxParallel    int
 	ClusterTimeout time.Duration
-	DryRun         cmdutil.DryRunStrategy
+	DryRun         write.DryRun
 	PrintFlags     *genericclioptions.PrintFlags
 
 	namespace     string
@@ -147,7 +148,7 @@ holds which address, -o json|yaml carries size, used, free and inUse.`,
 func (o *MetalLBOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
 	o.Clusters = args
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	// The global -n: MetalLB's namespace here, metallb-system unless given.
@@ -190,10 +191,6 @@ func (o *MetalLBOptions) Validate(cmd *cobra.Command) error {
 	return validateWriteFormat(format, o.PrintFlags)
 }
 
-func metallbDryRunOf(s cmdutil.DryRunStrategy) metallb.DryRun {
-	return dryRunOf(s, metallb.DryRunNone, metallb.DryRunClient, metallb.DryRunServer)
-}
-
 // Run sets the pool on one cluster after the federation-wide overlap check.
 func (o *MetalLBOptions) Run(ctx context.Context) error {
 	host, members, target, err := resolveOneCluster(ctx, o.kc, o.findHost, o.Clusters[0], o.ErrOut)
@@ -208,7 +205,7 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 		return err
 	}
 	clients := metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}
-	opts := metallb.Options{Pool: o.Pool, Ranges: o.ranges, Mode: o.mode, Namespace: o.namespace, DryRun: metallbDryRunOf(o.DryRun), FieldManager: metallb.DefaultFieldManager}
+	opts := metallb.Options{Pool: o.Pool, Ranges: o.ranges, Mode: o.mode, Namespace: o.namespace, DryRun: o.DryRun, FieldManager: write.FieldManager}
 	if o.setAutoAssign {
 		opts.AutoAssign = &o.AutoAssign
 	}
@@ -219,7 +216,7 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 	if target.Joined && len(o.ranges) > 0 && o.Pool == "default" {
 		// OpenMCP records one range per member: the default pool's.
 		rec := openmcpapi.ClusterRecord{MetalLBFrom: o.ranges[0].From.String(), MetalLBTo: o.ranges[0].To.String()}
-		if _, err := openmcpapi.UpdateClusterRecord(ctx, o.host.Cluster.Dynamic, target.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, o.host.Cluster.Dynamic, target.Name, rec, o.DryRun != write.DryRunNone); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: pool written, but %v", target.Name, err)
 		}
 	}
@@ -381,8 +378,8 @@ func (o *MetalLBOptions) print(cluster string, res metallb.Result) error {
 		termsafe.Fprintf(o.ErrOut, "cluster %s: MetalLB pool %q in %s, as %s\n", cluster, res.Pool, res.Namespace, how)
 	}
 	for _, obj := range res.Objects {
-		o.PrintFlags.NamePrintFlags.Operation = obj.Action
-		cmdutil.PrintFlagsWithDryRunStrategy(o.PrintFlags, o.DryRun)
+		o.PrintFlags.NamePrintFlags.Operation = obj.Action.String()
+		cli.PrintFlagsWithDryRun(o.PrintFlags, o.DryRun)
 		p, err := o.PrintFlags.ToPrinter()
 		if err != nil {
 			return err

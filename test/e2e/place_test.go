@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
@@ -139,8 +140,8 @@ func TestPlaceOpenMCPObjects(t *testing.T) {
 	if n, _, _ := unstructured.NestedInt64(odep.Object, "spec", "replicas"); n != 8 {
 		t.Errorf("openmcp-deployment replicas %d, want the sample's 8", n)
 	}
-	if mgr := odep.GetManagedFields(); len(mgr) == 0 || mgr[0].Manager != openmcpapi.FieldManager || mgr[0].Operation != metav1.ManagedFieldsOperationApply {
-		t.Errorf("managed fields %+v, want a server-side apply by %s", mgr, openmcpapi.FieldManager)
+	if mgr := odep.GetManagedFields(); len(mgr) == 0 || mgr[0].Manager != write.FieldManager || mgr[0].Operation != metav1.ManagedFieldsOperationApply {
+		t.Errorf("managed fields %+v, want a server-side apply by %s", mgr, write.FieldManager)
 	}
 	// The plain Deployment in the HAS folder had no namespace: the context's default.
 	placeGet(t, fed.Host, placeKind("OpenMCPDeployment").GVR(), "default", "test-deployment2")
