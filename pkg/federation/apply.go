@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -15,14 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/util/apply"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
-
-// FieldManager owns the fields join writes (server-side apply).
-const FieldManager = "kubectl-openmcp"
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
@@ -37,15 +32,6 @@ var resources = map[string]schema.GroupVersionResource{
 	"KubeFedCluster":     fleet.KubeFedClusters,
 }
 
-// Outcome of writing one object.
-type Outcome string
-
-const (
-	Created    Outcome = "created"
-	Configured Outcome = "configured"
-	Unchanged  Outcome = "unchanged"
-)
-
 // ref identifies an object written on a cluster, for rollback and reports.
 type ref struct {
 	kind, namespace, name string
@@ -53,23 +39,14 @@ type ref struct {
 
 func (r ref) String() string { return describe(r.kind, r.namespace, r.name) }
 
-// observed is what the checks read of an object before any write.
-type observed struct {
-	exists          bool
-	resourceVersion string
-}
-
 // writer applies objects to one cluster and remembers which it created. Its
 // methods may run side by side.
 type writer struct {
 	client dynamic.Interface
-	// raw is the REST client behind client: an apply through it tells by
-	// its status (201) whether it created the object.
-	raw    rest.Interface
 	dryRun bool // server-side dry run
 	// before holds what the checks read of the objects (read-only); an
 	// object missing here is read just before it is applied.
-	before map[ref]observed
+	before map[ref]write.Before
 
 	mu      sync.Mutex
 	created []ref
@@ -117,86 +94,34 @@ func (w *writer) record(r ref) {
 }
 
 // apply writes obj with server-side apply and says whether that created,
-// changed or left it as it was.
-func (w *writer) apply(ctx context.Context, obj any) (Outcome, error) {
+// changed or left it as it was; what it created is recorded for rollback.
+func (w *writer) apply(ctx context.Context, obj any) (write.Outcome, error) {
 	u, err := toUnstructured(obj)
 	if err != nil {
 		return "", err
 	}
 	r := ref{u.GetKind(), u.GetNamespace(), u.GetName()}
-	ri, err := w.resource(r.kind, r.namespace)
-	if err != nil {
-		return "", err
+	gvr, ok := resources[r.kind]
+	if !ok {
+		return "", fmt.Errorf("internal: no resource for kind %s", r.kind)
 	}
 	if w.skip(r) {
-		return Created, nil
+		return write.Created, nil
 	}
-	before, known := w.before[r]
-	if !known {
-		got, err := ri.Get(ctx, r.name, metav1.GetOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return "", fmt.Errorf("get %s: %w", r, err)
-		}
-		if err == nil {
-			before = observed{exists: true, resourceVersion: got.GetResourceVersion()}
-		}
+	opts := write.ApplyOptions{ServerDryRun: w.dryRun, Force: true, OnCreate: func() { w.record(r) }}
+	if before, known := w.before[r]; known {
+		opts.Before = &before
 	}
-	after, created, err := w.applyObject(ctx, ri, r, u)
+	_, out, err := write.Apply(ctx, w.client, gvr, u, opts)
 	if err != nil {
 		return "", fmt.Errorf("apply %s: %w", r, err)
 	}
-	switch {
-	case created, !before.exists && w.dryRun:
-		if !w.dryRun {
-			w.record(r)
-		}
-		return Created, nil
-	case !before.exists:
-		// Someone else created it since the checks: not ours to roll back.
-		return Configured, nil
-	case before.resourceVersion != after.GetResourceVersion():
-		return Configured, nil
-	}
-	return Unchanged, nil
-}
-
-// applyObject sends the apply; created says the apiserver answered 201
-// Created, so this very request made the object.
-func (w *writer) applyObject(ctx context.Context, ri dynamic.ResourceInterface, r ref, u *unstructured.Unstructured) (after *unstructured.Unstructured, created bool, err error) {
-	if w.raw == nil {
-		return nil, false, fmt.Errorf("no REST client for %s (make clusters with NewCluster)", r)
-	}
-	req, err := apply.NewRequest(w.raw, u.Object)
-	if err != nil {
-		return nil, false, err
-	}
-	gvr := resources[r.kind]
-	path := []string{"api"}
-	if gvr.Group != "" {
-		path = []string{"apis", gvr.Group}
-	}
-	path = append(path, gvr.Version)
-	if r.namespace != "" {
-		path = append(path, "namespaces", r.namespace)
-	}
-	path = append(path, gvr.Resource, r.name)
-	req = req.AbsPath(path...).Param("fieldManager", FieldManager).Param("force", "true")
-	if w.dryRun {
-		req = req.Param("dryRun", metav1.DryRunAll)
-	}
-	res := req.Do(ctx)
-	var code int
-	res.StatusCode(&code)
-	after = &unstructured.Unstructured{}
-	if err := res.Into(after); err != nil {
-		return nil, false, err
-	}
-	return after, code == http.StatusCreated, nil
+	return out, nil
 }
 
 // createIfMissing creates obj unless an object of that name exists, which it
 // leaves untouched (a namespace that holds other things, say).
-func (w *writer) createIfMissing(ctx context.Context, obj any) (Outcome, error) {
+func (w *writer) createIfMissing(ctx context.Context, obj any) (write.Outcome, error) {
 	u, err := toUnstructured(obj)
 	if err != nil {
 		return "", err
@@ -206,13 +131,13 @@ func (w *writer) createIfMissing(ctx context.Context, obj any) (Outcome, error) 
 	if err != nil {
 		return "", err
 	}
-	opts := metav1.CreateOptions{FieldManager: FieldManager}
+	opts := metav1.CreateOptions{FieldManager: write.FieldManager}
 	if w.dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	_, err = ri.Create(ctx, u, opts)
 	if apierrors.IsAlreadyExists(err) {
-		return Unchanged, nil
+		return write.Unchanged, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", r, err)
@@ -220,7 +145,7 @@ func (w *writer) createIfMissing(ctx context.Context, obj any) (Outcome, error) 
 	if !w.dryRun {
 		w.record(r)
 	}
-	return Created, nil
+	return write.Created, nil
 }
 
 // rollback deletes, newest first, what this writer created, and returns

@@ -16,10 +16,13 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 func countReviews(actions []k8stesting.Action) int {
@@ -72,8 +75,8 @@ func TestWriteChainsKeepsStepOrderAndNamesEveryFailure(t *testing.T) {
 		return &corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kfs"}}
 	}
 	var written atomic.Int32
-	write := func(fail ...string) func(context.Context, any) (Outcome, error) {
-		return func(_ context.Context, o any) (Outcome, error) {
+	writeObj := func(fail ...string) func(context.Context, any) (write.Outcome, error) {
+		return func(_ context.Context, o any) (write.Outcome, error) {
 			name := o.(*corev1.ServiceAccount).Name
 			for _, f := range fail {
 				if f == name {
@@ -81,11 +84,11 @@ func TestWriteChainsKeepsStepOrderAndNamesEveryFailure(t *testing.T) {
 				}
 			}
 			written.Add(1)
-			return Created, nil
+			return write.Created, nil
 		}
 	}
 	chains := [][]any{{obj("a1"), obj("a2")}, {obj("b1"), obj("b2")}}
-	steps, err := writeChains(context.Background(), "member", write(), chains)
+	steps, err := writeChains(context.Background(), "member", writeObj(), chains)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +102,7 @@ func TestWriteChainsKeepsStepOrderAndNamesEveryFailure(t *testing.T) {
 
 	// A failed first step ends its chain: a2 is never written.
 	written.Store(0)
-	steps, err = writeChains(context.Background(), "member", write("a1"), chains)
+	steps, err = writeChains(context.Background(), "member", writeObj("a1"), chains)
 	var se *StepError
 	if !errors.As(err, &se) || se.Step != "member: ServiceAccount kfs/a1" {
 		t.Fatalf("err %v", err)
@@ -113,7 +116,7 @@ func TestWriteChainsKeepsStepOrderAndNamesEveryFailure(t *testing.T) {
 	// Both chains failing at once: both are named, in step order, on one line.
 	var both sync.WaitGroup
 	both.Add(2)
-	atOnce := func(_ context.Context, o any) (Outcome, error) {
+	atOnce := func(_ context.Context, o any) (write.Outcome, error) {
 		both.Done()
 		both.Wait()
 		return "", fmt.Errorf("refused %s", o.(*corev1.ServiceAccount).Name)
@@ -132,7 +135,7 @@ func TestApplyTellsCreatedFromTheStatus(t *testing.T) {
 	var status atomic.Int32
 	var rv atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPatch || r.Header.Get("Content-Type") != "application/apply-patch+yaml" || r.URL.Query().Get("fieldManager") != FieldManager {
+		if r.Method != http.MethodPatch || r.Header.Get("Content-Type") != "application/apply-patch+yaml" || r.URL.Query().Get("fieldManager") != write.FieldManager {
 			t.Errorf("unexpected request %s %s %s", r.Method, r.URL, r.Header.Get("Content-Type"))
 		}
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -147,21 +150,30 @@ func TestApplyTellsCreatedFromTheStatus(t *testing.T) {
 	}
 	sa := &corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: metav1.ObjectMeta{Name: "sa", Namespace: "kfs"}}
 	r := ref{"ServiceAccount", "kfs", "sa"}
+	atVersion := func(rv string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("ServiceAccount")
+		u.SetName("sa")
+		u.SetNamespace("kfs")
+		u.SetResourceVersion(rv)
+		return u
+	}
 	cases := []struct {
 		name    string
-		before  observed
+		before  write.Before
 		status  int
 		rv      string
-		want    Outcome
+		want    write.Outcome
 		created bool
 	}{
-		{"created", observed{}, http.StatusCreated, "1", Created, true},
-		{"unchanged", observed{exists: true, resourceVersion: "5"}, http.StatusOK, "5", Unchanged, false},
-		{"configured", observed{exists: true, resourceVersion: "5"}, http.StatusOK, "6", Configured, false},
-		{"created by someone else since the checks", observed{}, http.StatusOK, "7", Configured, false},
+		{"created", write.Before{}, http.StatusCreated, "1", write.Created, true},
+		{"unchanged", write.Before{Object: atVersion("5")}, http.StatusOK, "5", write.Unchanged, false},
+		{"configured", write.Before{Object: atVersion("5")}, http.StatusOK, "6", write.Configured, false},
+		{"created by someone else since the checks", write.Before{}, http.StatusOK, "7", write.Configured, false},
 	}
 	for _, tc := range cases {
-		w := &writer{client: c.Dynamic, raw: c.raw, before: map[ref]observed{r: tc.before}}
+		w := &writer{client: c.Dynamic, before: map[ref]write.Before{r: tc.before}}
 		status.Store(int32(tc.status))
 		rv.Store(tc.rv)
 		out, err := w.apply(context.Background(), sa)

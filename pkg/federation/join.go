@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // rollbackTimeout bounds the clean-up after a failed join.
@@ -38,10 +39,9 @@ type Cluster struct {
 	Context string
 	Config  *rest.Config
 	Client  kubernetes.Interface
+	// Dynamic passes the status of an apply on to write.Apply, which so
+	// tells an object join created from one that was there.
 	Dynamic dynamic.Interface
-	// raw is the REST client behind Dynamic; join writes through it (nil for
-	// clients made by hand, which can check but not write).
-	raw rest.Interface
 }
 
 // NewCluster makes the clients for a REST config.
@@ -50,20 +50,13 @@ func NewCluster(contextName string, cfg *rest.Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The dynamic client, built as dynamic.NewForConfig builds it, on a REST
-	// client join also uses directly to see an apply's status code.
-	dcfg := dynamic.ConfigFor(cfg)
-	dcfg.GroupVersion = nil
-	dcfg.APIPath = "/if-you-see-this-search-for-the-break"
-	hc, err := rest.HTTPClientFor(dcfg)
+	dcfg := rest.CopyConfig(cfg)
+	dcfg.Wrap(write.RecordStatus)
+	dyn, err := dynamic.NewForConfig(dcfg)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := rest.UnversionedRESTClientForConfigAndClient(dcfg, hc)
-	if err != nil {
-		return nil, err
-	}
-	return &Cluster{Context: contextName, Config: cfg, Client: client, Dynamic: dynamic.New(raw), raw: raw}, nil
+	return &Cluster{Context: contextName, Config: cfg, Client: client, Dynamic: dyn}, nil
 }
 
 // JoinRequest is one member to join.
@@ -75,7 +68,7 @@ type JoinRequest struct {
 	KubeFedNamespace string
 	APIEndpoint      string // overrides the context's server (NAT, port-forward)
 	Overwrite        bool   // replace a cluster of that name with another endpoint
-	DryRun           DryRun
+	DryRun           write.DryRun
 	TokenTimeout     time.Duration
 	// Checked is the result of Check when the caller already ran it.
 	Checked *Preflight
@@ -84,20 +77,11 @@ type JoinRequest struct {
 	Labels map[string]string
 }
 
-// DryRun is none, client or server, as kubectl's --dry-run.
-type DryRun int
-
-const (
-	DryRunNone DryRun = iota
-	DryRunClient
-	DryRunServer
-)
-
 // Step is one object join wrote (or would write).
 type Step struct {
 	Cluster string // "host" or "member"
 	Object  string
-	Outcome Outcome
+	Outcome write.Outcome
 }
 
 // JoinResult is what a join did.
@@ -113,7 +97,7 @@ type JoinResult struct {
 // Changed reports whether the join wrote anything.
 func (r *JoinResult) Changed() bool {
 	for _, s := range r.Steps {
-		if s.Outcome != Unchanged {
+		if s.Outcome != write.Unchanged {
 			return true
 		}
 	}
@@ -174,14 +158,14 @@ type Preflight struct {
 
 	// What the checks read of the objects join writes, by cluster: the
 	// writes then need no read of their own.
-	memberBefore, hostBefore map[ref]observed
+	memberBefore, hostBefore map[ref]write.Before
 }
 
 // befores is what the checks read of the objects join writes: the writes
 // then need no read of their own.
 type befores struct {
 	mu sync.Mutex
-	m  map[ref]observed
+	m  map[ref]write.Before
 }
 
 // readBefore reads objs side by side in g. An object that cannot be read is
@@ -189,7 +173,7 @@ type befores struct {
 // namespace is not there) neither is anything in it, and those objects
 // need no read.
 func readBefore(ctx context.Context, g *errgroup.Group, c dynamic.Interface, noNamespace bool, objs ...any) *befores {
-	b := &befores{m: map[ref]observed{}}
+	b := &befores{m: map[ref]write.Before{}}
 	for _, obj := range objs {
 		u, err := toUnstructured(obj)
 		if err != nil {
@@ -201,7 +185,7 @@ func readBefore(ctx context.Context, g *errgroup.Group, c dynamic.Interface, noN
 			continue
 		}
 		if r.namespace != "" && noNamespace {
-			b.m[r] = observed{}
+			b.m[r] = write.Before{}
 			continue
 		}
 		g.Go(func() error {
@@ -210,10 +194,10 @@ func readBefore(ctx context.Context, g *errgroup.Group, c dynamic.Interface, noN
 				ri = c.Resource(gvr).Namespace(r.namespace)
 			}
 			got, err := ri.Get(ctx, r.name, metav1.GetOptions{})
-			var o observed
+			var o write.Before
 			switch {
 			case err == nil:
-				o = observed{exists: true, resourceVersion: got.GetResourceVersion()}
+				o.Object = got
 			case !apierrors.IsNotFound(err):
 				return nil
 			}
@@ -296,7 +280,7 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 	})
 	// A client dry run writes nothing: it may show the objects to someone
 	// who could not write them, and it needs no reads of them.
-	writes := req.DryRun != DryRunClient
+	writes := req.DryRun != write.DryRunClient
 	var memberBefore, hostBefore *befores
 	if writes {
 		second.Go(func() error {
@@ -314,7 +298,7 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 	switch {
 	case apierrors.IsNotFound(kfcErr):
 		if writes {
-			p.hostBefore = map[ref]observed{{"KubeFedCluster", ns, req.ClusterName}: {}}
+			p.hostBefore = map[ref]write.Before{{"KubeFedCluster", ns, req.ClusterName}: {}}
 		}
 	case kfcErr != nil:
 		return nil, &StepError{"check host", fmt.Errorf("read KubeFedCluster %s: %w", req.ClusterName, kfcErr)}
@@ -325,7 +309,7 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 		}
 		p.Existing = existing
 		if writes {
-			p.hostBefore = map[ref]observed{{"KubeFedCluster", ns, req.ClusterName}: {exists: true, resourceVersion: existing.GetResourceVersion()}}
+			p.hostBefore = map[ref]write.Before{{"KubeFedCluster", ns, req.ClusterName}: {Object: existing}}
 		}
 	}
 	if writes {
@@ -334,7 +318,7 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 		}
 		p.memberBefore = memberBefore.m
 		if p.hostBefore == nil {
-			p.hostBefore = map[ref]observed{}
+			p.hostBefore = map[ref]write.Before{}
 		}
 		for r, o := range hostBefore.m {
 			p.hostBefore[r] = o
@@ -416,14 +400,14 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 	ns := req.KubeFedNamespace
 	nsObj, sa, tokenSecret, rbac := memberObjects(names, ns, pre.Scope, !pre.NamespaceExists)
 
-	if req.DryRun == DryRunClient {
+	if req.DryRun == write.DryRunClient {
 		return res, res.collect(names, ns, req, pre, nsObj, sa, tokenSecret, rbac, []byte(RedactedToken))
 	}
-	member := &writer{client: req.Member.Dynamic, raw: req.Member.raw, dryRun: req.DryRun == DryRunServer, before: pre.memberBefore}
+	member := &writer{client: req.Member.Dynamic, dryRun: req.DryRun == write.DryRunServer, before: pre.memberBefore}
 	if nsObj != nil {
 		member.absentNamespace = ns
 	}
-	host := &writer{client: req.Host.Dynamic, raw: req.Host.raw, dryRun: req.DryRun == DryRunServer, before: pre.hostBefore}
+	host := &writer{client: req.Host.Dynamic, dryRun: req.DryRun == write.DryRunServer, before: pre.hostBefore}
 	defer func() {
 		if err != nil {
 			// Host first: a KubeFedCluster must never point at a half-removed member.
@@ -441,8 +425,8 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 			}
 		}
 	}()
-	step := func(cluster string, obj any, write func(context.Context, any) (Outcome, error)) error {
-		s, err := writeStep(ctx, cluster, obj, write)
+	step := func(cluster string, obj any, writeObj func(context.Context, any) (write.Outcome, error)) error {
+		s, err := writeStep(ctx, cluster, obj, writeObj)
 		if err != nil {
 			return err
 		}
@@ -467,7 +451,7 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 		return res, err
 	}
 	token := []byte(RedactedToken)
-	if req.DryRun == DryRunNone {
+	if req.DryRun == write.DryRunNone {
 		if token, err = waitForToken(ctx, req.Member, ns, names.TokenSecret, req.TokenTimeout); err != nil {
 			return res, &StepError{"member: wait for service-account token", err}
 		}
@@ -479,17 +463,17 @@ func Join(ctx context.Context, req JoinRequest) (res *JoinResult, err error) {
 	if err := step("host", kfc, host.apply); err != nil {
 		return res, err
 	}
-	if req.DryRun == DryRunServer {
+	if req.DryRun == write.DryRunServer {
 		return res, res.collect(names, ns, req, pre, nsObj, sa, tokenSecret, rbac, []byte(RedactedToken))
 	}
 	return res, nil
 }
 
 // writeStep writes one object and names it in its Step or error.
-func writeStep(ctx context.Context, cluster string, obj any, write func(context.Context, any) (Outcome, error)) (Step, error) {
+func writeStep(ctx context.Context, cluster string, obj any, writeObj func(context.Context, any) (write.Outcome, error)) (Step, error) {
 	u, _ := toUnstructured(obj)
 	what := describe(u.GetKind(), u.GetNamespace(), u.GetName())
-	out, err := write(ctx, obj)
+	out, err := writeObj(ctx, obj)
 	if err != nil {
 		return Step{}, &StepError{fmt.Sprintf("%s: %s", cluster, what), err}
 	}
@@ -519,7 +503,7 @@ func (e StepErrors) Unwrap() []error {
 // order. Once a step fails no chain starts another step, but the writes in
 // flight are let finish, so that what they create is known and rolled back.
 // The steps come back in chain order, as if written one after the other.
-func writeChains(ctx context.Context, cluster string, write func(context.Context, any) (Outcome, error), chains [][]any) ([]Step, error) {
+func writeChains(ctx context.Context, cluster string, writeObj func(context.Context, any) (write.Outcome, error), chains [][]any) ([]Step, error) {
 	type slot struct {
 		step Step
 		err  error
@@ -535,7 +519,7 @@ func writeChains(ctx context.Context, cluster string, write func(context.Context
 				if failed.Load() {
 					return nil
 				}
-				s, err := writeStep(ctx, cluster, obj, write)
+				s, err := writeStep(ctx, cluster, obj, writeObj)
 				slots[i][j] = slot{step: s, err: err, done: true}
 				if err != nil {
 					failed.Store(true)

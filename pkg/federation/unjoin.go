@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // UnjoinRequest is one cluster to remove from the federation.
@@ -80,12 +81,12 @@ func Unjoin(ctx context.Context, req UnjoinRequest) (*UnjoinResult, error) {
 		if err != nil && !apierrors.IsNotFound(err) {
 			return res, &StepError{"host: delete Secret " + secret, err}
 		}
-		res.Steps = append(res.Steps, Step{Cluster: "host", Object: describe("Secret", ns, secret), Outcome: "deleted"})
+		res.Steps = append(res.Steps, Step{Cluster: "host", Object: describe("Secret", ns, secret), Outcome: write.Deleted})
 	}
 	if err := kfcs.Delete(ctx, req.ClusterName, opts); err != nil && !apierrors.IsNotFound(err) {
 		return res, &StepError{"host: delete KubeFedCluster", err}
 	}
-	res.Steps = append(res.Steps, Step{Cluster: "host", Object: describe("KubeFedCluster", ns, req.ClusterName), Outcome: "deleted"})
+	res.Steps = append(res.Steps, Step{Cluster: "host", Object: describe("KubeFedCluster", ns, req.ClusterName), Outcome: write.Deleted})
 	if req.Wait > 0 && !req.DryRun {
 		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, req.Wait, true, func(ctx context.Context) (bool, error) {
 			_, err := kfcs.Get(ctx, req.ClusterName, metav1.GetOptions{})
@@ -133,7 +134,7 @@ func unjoinMember(ctx context.Context, req UnjoinRequest, res *UnjoinResult, end
 			if err := ri.Delete(ctx, item.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
 				return &StepError{"member: delete " + describe(kind.kind, kind.ns, item.GetName()), err}
 			}
-			res.Steps = append(res.Steps, Step{Cluster: "member", Object: describe(kind.kind, kind.ns, item.GetName()), Outcome: "deleted"})
+			res.Steps = append(res.Steps, Step{Cluster: "member", Object: describe(kind.kind, kind.ns, item.GetName()), Outcome: write.Deleted})
 		}
 	}
 	n, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
@@ -160,7 +161,7 @@ func unjoinMember(ctx context.Context, req UnjoinRequest, res *UnjoinResult, end
 		if err := c.CoreV1().Namespaces().Delete(ctx, ns, opts); err != nil && !apierrors.IsNotFound(err) {
 			return &StepError{"member: delete namespace " + ns, err}
 		}
-		res.Steps = append(res.Steps, Step{Cluster: "member", Object: describe("Namespace", "", ns), Outcome: "deleted"})
+		res.Steps = append(res.Steps, Step{Cluster: "member", Object: describe("Namespace", "", ns), Outcome: write.Deleted})
 	}
 	return nil
 }

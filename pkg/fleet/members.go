@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,8 +26,8 @@ const (
 	ManagedByValue = "kubectl-openmcp"
 	// Region, zone and platform labels on the KubeFedCluster, read by
 	// KubeFed placement clusterSelectors and OpenMCP's scheduler.
-	RegionLabel   = "topology.kubernetes.io/region"
-	ZoneLabel     = "topology.kubernetes.io/zone"
+	RegionLabel   = corev1.LabelTopologyRegion // topology.kubernetes.io/region
+	ZoneLabel     = corev1.LabelTopologyZone   // topology.kubernetes.io/zone
 	PlatformLabel = "platform"
 )
 

@@ -15,21 +15,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	fedv1b1 "sigs.k8s.io/kubefed/pkg/apis/core/v1beta1"
-)
 
-// Applier writes an object with server-side apply and says what happened
-// ("created", "configured", "unchanged").
-type Applier interface {
-	Apply(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) (action string, err error)
-}
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
+)
 
 // Host is the KubeFed host as enable and disable use it.
 type Host struct {
 	Dynamic   dynamic.Interface
 	Namespace string // KubeFed's system namespace, kube-federation-system
-	Apply     Applier
-	// DryRun makes deletes and patches server dry runs and skips waiting;
-	// the Applier is expected to dry-run too.
+	// DryRun makes every write a server dry run and skips waiting.
 	DryRun bool
 	// Timeout bounds each wait (CRD established, propagation stopped).
 	Timeout time.Duration
@@ -37,10 +31,17 @@ type Host struct {
 
 // Step is one line of output: "federatedtypeconfig.core.kubefed.io/deployments.apps created".
 type Step struct {
-	Ref, Action string
+	Ref    string
+	Action write.Outcome
 }
 
-func (s Step) String() string { return s.Ref + " " + s.Action }
+func (s Step) String() string { return s.Ref + " " + s.Action.String() }
+
+// apply writes obj with server-side apply, taking over fields others own.
+func (h Host) apply(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) (write.Outcome, error) {
+	_, out, err := write.Apply(ctx, h.Dynamic, gvr, obj, write.ApplyOptions{ServerDryRun: h.DryRun, Force: true})
+	return out, err
+}
 
 var namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
@@ -118,7 +119,7 @@ func Enable(ctx context.Context, h Host, t Target) ([]Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	action, err := h.Apply.Apply(ctx, CRDs, crd)
+	action, err := h.apply(ctx, CRDs, crd)
 	if err != nil {
 		return steps, fmt.Errorf("cannot write CRD %s: %w", t.FederatedCRDName(), err)
 	}
@@ -132,7 +133,7 @@ func Enable(ctx context.Context, h Host, t Target) ([]Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	action, err = h.Apply.Apply(ctx, FederatedTypeConfigs, ftc)
+	action, err = h.apply(ctx, FederatedTypeConfigs, ftc)
 	if err != nil {
 		return steps, fmt.Errorf("cannot write FederatedTypeConfig %s/%s: %w", h.Namespace, want.Name, err)
 	}
@@ -199,7 +200,7 @@ func Disable(ctx context.Context, h Host, ftc *fedv1b1.FederatedTypeConfig) ([]S
 			warnings = append(warnings, fmt.Sprintf("FederatedTypeConfig %s is still terminating after %s (KubeFed's finalizer: is its controller running?)", ftc.Name, h.timeout()))
 		}
 	}
-	steps = append(steps, Step{"federatedtypeconfig.core.kubefed.io/" + ftc.Name, "deleted"})
+	steps = append(steps, Step{"federatedtypeconfig.core.kubefed.io/" + ftc.Name, write.Deleted})
 	err = h.Dynamic.Resource(CRDs).Delete(ctx, crdName, metav1.DeleteOptions{DryRun: dryRun})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -207,7 +208,7 @@ func Disable(ctx context.Context, h Host, ftc *fedv1b1.FederatedTypeConfig) ([]S
 	case err != nil:
 		return steps, warnings, fmt.Errorf("cannot delete CRD %s: %w", crdName, err)
 	default:
-		steps = append(steps, Step{"customresourcedefinition.apiextensions.k8s.io/" + crdName, "deleted"})
+		steps = append(steps, Step{"customresourcedefinition.apiextensions.k8s.io/" + crdName, write.Deleted})
 	}
 	return steps, warnings, nil
 }

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // Mode is which MetalLB configuration a cluster reads.
@@ -53,8 +54,6 @@ const (
 	DefaultNamespace = "metallb-system"
 	// DefaultPool is the pool name of the OpenMCP guide.
 	DefaultPool = "default"
-	// DefaultFieldManager names this plugin in managedFields.
-	DefaultFieldManager = "kubectl-openmcp"
 	// GroupVersion of the MetalLB objects written in CRD mode.
 	GroupVersion = "metallb.io/v1beta1"
 )
@@ -62,16 +61,6 @@ const (
 var (
 	IPAddressPools   = schema.GroupVersionResource{Group: "metallb.io", Version: "v1beta1", Resource: "ipaddresspools"}
 	L2Advertisements = schema.GroupVersionResource{Group: "metallb.io", Version: "v1beta1", Resource: "l2advertisements"}
-)
-
-// DryRun mirrors kubectl's --dry-run strategies (same order as
-// k8s.io/kubectl/pkg/cmd/util.DryRunStrategy, so a caller can convert).
-type DryRun int
-
-const (
-	DryRunNone   DryRun = iota // write
-	DryRunClient               // compute the objects, send nothing
-	DryRunServer               // send with dryRun=All: the server validates, nothing persists
 )
 
 // Pool is one address pool as a cluster holds it.
@@ -235,7 +224,7 @@ type Options struct {
 	// AutoAssign sets the pool's auto-assign; nil leaves it as it is (true
 	// for a new pool, MetalLB's default).
 	AutoAssign   *bool
-	DryRun       DryRun
+	DryRun       write.DryRun
 	FieldManager string
 }
 
@@ -248,7 +237,7 @@ func (o *Options) Validate() error {
 		o.Namespace = DefaultNamespace
 	}
 	if o.FieldManager == "" {
-		o.FieldManager = DefaultFieldManager
+		o.FieldManager = write.FieldManager
 	}
 	if errs := validation.IsDNS1123Subdomain(o.Pool); len(errs) > 0 {
 		return fmt.Errorf("invalid pool name %q: %s", o.Pool, strings.Join(errs, "; "))
@@ -274,17 +263,10 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// Actions reported per object, in kubectl's words.
-const (
-	Created    = "created"
-	Configured = "configured"
-	Unchanged  = "unchanged"
-)
-
 // Object is one object Apply wrote or would write.
 type Object struct {
 	Object runtime.Object // with GVK set, ready for printing
-	Action string         // created, configured or unchanged
+	Action write.Outcome  // created, configured or unchanged
 }
 
 // Result is what Apply did (or would do, under dry-run).
@@ -304,7 +286,7 @@ type Result struct {
 // Changed reports whether anything was (or would be) written.
 func (r Result) Changed() bool {
 	for _, o := range r.Objects {
-		if o.Action != Unchanged {
+		if o.Action != write.Unchanged {
 			return true
 		}
 	}
@@ -358,7 +340,7 @@ func Apply(ctx context.Context, c *fleet.Clients, opts Options) (Result, error) 
 	if nsMissing {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: opts.Namespace, Labels: map[string]string{fleet.ManagedByLabel: fleet.ManagedByValue}}}
 		out := runtime.Object(ns)
-		if opts.DryRun != DryRunClient {
+		if opts.DryRun != write.DryRunClient {
 			created, err := c.Kube.CoreV1().Namespaces().Create(ctx, ns, w.createOptions())
 			if err != nil {
 				return res, fmt.Errorf("cannot create namespace %s: %w", opts.Namespace, err)
@@ -366,11 +348,11 @@ func Apply(ctx context.Context, c *fleet.Clients, opts Options) (Result, error) 
 			out = created
 		}
 		setGVK(out, corev1.SchemeGroupVersion.WithKind("Namespace"))
-		res.Objects = append(res.Objects, Object{Object: out, Action: Created})
-		if opts.DryRun == DryRunServer {
+		res.Objects = append(res.Objects, Object{Object: out, Action: write.Created})
+		if opts.DryRun == write.DryRunServer {
 			// Nothing can be created in a namespace that a dry run did not
 			// create: the rest is computed, as under client dry-run.
-			w.opts.DryRun = DryRunClient
+			w.opts.DryRun = write.DryRunClient
 		}
 	}
 	objs, err := plan()
@@ -384,10 +366,7 @@ type writer struct {
 }
 
 func (w *writer) dryRun() []string {
-	if w.opts.DryRun == DryRunServer {
-		return []string{metav1.DryRunAll}
-	}
-	return nil
+	return w.opts.DryRun.Options()
 }
 
 func (w *writer) createOptions() metav1.CreateOptions {
@@ -445,7 +424,7 @@ func (w *writer) planConfigMap(ctx context.Context, nsMissing bool, res *Result)
 				Data:       map[string]string{ConfigMapKey: newText},
 			}
 			out := runtime.Object(cm)
-			if w.opts.DryRun != DryRunClient {
+			if w.opts.DryRun != write.DryRunClient {
 				created, err := cms.Create(ctx, cm, w.createOptions())
 				if err != nil {
 					return nil, fmt.Errorf("cannot create ConfigMap %s/%s: %w", w.opts.Namespace, ConfigMapName, err)
@@ -453,19 +432,19 @@ func (w *writer) planConfigMap(ctx context.Context, nsMissing bool, res *Result)
 				out = created
 			}
 			setGVK(out, gvk)
-			return []Object{{Object: out, Action: Created}}, nil
+			return []Object{{Object: out, Action: write.Created}}, nil
 		}
 		var out *corev1.ConfigMap
-		action := Unchanged
+		action := write.Unchanged
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			newText, changed, err := setConfigPool(cur.Data[ConfigMapKey], w.opts.Pool, w.opts.Ranges, w.opts.AutoAssign)
 			if err != nil {
 				return err
 			}
-			if !changed || w.opts.DryRun == DryRunClient {
+			if !changed || w.opts.DryRun == write.DryRunClient {
 				out = cur.DeepCopy()
 				if changed {
-					action = Configured
+					action = write.Configured
 					if out.Data == nil {
 						out.Data = map[string]string{}
 					}
@@ -484,7 +463,7 @@ func (w *writer) planConfigMap(ctx context.Context, nsMissing bool, res *Result)
 					cur = fresh
 				}
 			}
-			action = Configured
+			action = write.Configured
 			return err
 		})
 		if err != nil {
@@ -531,7 +510,7 @@ func (w *writer) planCRD(ctx context.Context, nsMissing bool, res *Result) (func
 			if err != nil {
 				return objs, fmt.Errorf("cannot create IPAddressPool %s/%s: %w", w.opts.Namespace, w.opts.Pool, err)
 			}
-			objs = append(objs, Object{Object: out, Action: Created})
+			objs = append(objs, Object{Object: out, Action: write.Created})
 			cur = obj
 		} else {
 			out, action, err := w.patchPool(ctx, pools, cur, addresses)
@@ -558,13 +537,13 @@ func (w *writer) planCRD(ctx context.Context, nsMissing bool, res *Result) (func
 			if err != nil {
 				return objs, fmt.Errorf("cannot create L2Advertisement %s/%s: %w", w.opts.Namespace, w.opts.Pool, err)
 			}
-			return append(objs, Object{Object: out, Action: Created}), nil
+			return append(objs, Object{Object: out, Action: write.Created}), nil
 		}
 		out, err := w.addPoolToAdvertisement(ctx, advs, named)
 		if err != nil {
 			return objs, fmt.Errorf("cannot update L2Advertisement %s/%s: %w", w.opts.Namespace, named.GetName(), err)
 		}
-		return append(objs, Object{Object: out, Action: Configured}), nil
+		return append(objs, Object{Object: out, Action: write.Configured}), nil
 	}, nil
 }
 
@@ -588,16 +567,16 @@ func newObject(kind, ns, name string, spec map[string]any) *unstructured.Unstruc
 }
 
 func (w *writer) create(ctx context.Context, ri dynamic.ResourceInterface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	if w.opts.DryRun == DryRunClient {
+	if w.opts.DryRun == write.DryRunClient {
 		return obj, nil
 	}
 	return ri.Create(ctx, obj, w.createOptions())
 }
 
 // patchPool sets spec.addresses (and autoAssign when asked) and nothing else.
-func (w *writer) patchPool(ctx context.Context, ri dynamic.ResourceInterface, cur *unstructured.Unstructured, addresses []string) (*unstructured.Unstructured, string, error) {
+func (w *writer) patchPool(ctx context.Context, ri dynamic.ResourceInterface, cur *unstructured.Unstructured, addresses []string) (*unstructured.Unstructured, write.Outcome, error) {
 	var out *unstructured.Unstructured
-	action := Unchanged
+	action := write.Unchanged
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		p := poolFromObject(cur)
 		spec := map[string]any{}
@@ -611,11 +590,11 @@ func (w *writer) patchPool(ctx context.Context, ri dynamic.ResourceInterface, cu
 			}
 		}
 		if len(spec) == 0 {
-			out, action = cur, Unchanged
+			out, action = cur, write.Unchanged
 			return nil
 		}
-		action = Configured
-		if w.opts.DryRun == DryRunClient {
+		action = write.Configured
+		if w.opts.DryRun == write.DryRunClient {
 			out = cur.DeepCopy()
 			for k, v := range spec {
 				_ = unstructured.SetNestedField(out.Object, v, "spec", k)
@@ -643,7 +622,7 @@ func (w *writer) addPoolToAdvertisement(ctx context.Context, ri dynamic.Resource
 		if !slices.Contains(names, w.opts.Pool) {
 			names = append(names, w.opts.Pool)
 		}
-		if w.opts.DryRun == DryRunClient {
+		if w.opts.DryRun == write.DryRunClient {
 			out = cur.DeepCopy()
 			return unstructured.SetNestedStringSlice(out.Object, names, "spec", "ipAddressPools")
 		}

@@ -18,6 +18,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 type cluster struct {
@@ -105,7 +106,7 @@ func TestApplyConfigMapModeCreatesNamespaceAndConfigMap(t *testing.T) {
 		t.Fatalf("config:\n%s", cm.Data["config"])
 	}
 	for _, o := range res.Objects {
-		if o.Action != Created || o.Object.GetObjectKind().GroupVersionKind().Kind == "" {
+		if o.Action != write.Created || o.Object.GetObjectKind().GroupVersionKind().Kind == "" {
 			t.Errorf("object %#v", o)
 		}
 	}
@@ -119,7 +120,7 @@ func TestApplyConfigMapModeKeepsOtherKeysAndIsIdempotent(t *testing.T) {
 		t.Fatalf("same range: changed=%v writes=%v err=%v", res.Changed(), c.writes(), err)
 	}
 	res, err = Apply(ctx, c.clients(), Options{Ranges: ranges(t, "10.0.6.0/28")})
-	if err != nil || !res.Changed() || res.Objects[0].Action != Configured {
+	if err != nil || !res.Changed() || res.Objects[0].Action != write.Configured {
 		t.Fatalf("new range: %+v %v", res, err)
 	}
 	if strings.Join(res.Previous, ",") != "10.0.3.241-10.0.3.250" {
@@ -192,7 +193,7 @@ func TestApplyCRDModeReplacesAddressesOnly(t *testing.T) {
 	if got := strings.Join(c.writes(), ","); got != "patch ipaddresspools" {
 		t.Fatalf("writes %s (an advertisement of all pools exists already)", got)
 	}
-	if res.Objects[0].Action != Configured {
+	if res.Objects[0].Action != write.Configured {
 		t.Errorf("action %s", res.Objects[0].Action)
 	}
 	got, _ := c.dyn.Resource(IPAddressPools).Namespace(DefaultNamespace).Get(ctx, "default", metav1.GetOptions{})
@@ -276,7 +277,7 @@ func TestApplyValidatesOptionsBeforeCallingTheCluster(t *testing.T) {
 func TestApplyClientDryRunWritesNothing(t *testing.T) {
 	for _, crds := range []bool{false, true} {
 		c := newCluster(crds, nil)
-		res, err := Apply(context.Background(), c.clients(), Options{Ranges: ranges(t, "10.0.3.241-10.0.3.250"), DryRun: DryRunClient})
+		res, err := Apply(context.Background(), c.clients(), Options{Ranges: ranges(t, "10.0.3.241-10.0.3.250"), DryRun: write.DryRunClient})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +286,7 @@ func TestApplyClientDryRunWritesNothing(t *testing.T) {
 		}
 		kinds := []string{}
 		for _, o := range res.Objects {
-			kinds = append(kinds, o.Object.GetObjectKind().GroupVersionKind().Kind+"/"+o.Action)
+			kinds = append(kinds, o.Object.GetObjectKind().GroupVersionKind().Kind+"/"+o.Action.String())
 		}
 		want := "Namespace/created,ConfigMap/created"
 		if crds {
@@ -299,14 +300,14 @@ func TestApplyClientDryRunWritesNothing(t *testing.T) {
 
 func TestApplyServerDryRunSendsDryRunAll(t *testing.T) {
 	c := newCluster(true, []runtime.Object{namespace(DefaultNamespace)})
-	if _, err := Apply(context.Background(), c.clients(), Options{Ranges: ranges(t, "10.0.3.241-10.0.3.250"), DryRun: DryRunServer}); err != nil {
+	if _, err := Apply(context.Background(), c.clients(), Options{Ranges: ranges(t, "10.0.3.241-10.0.3.250"), DryRun: write.DryRunServer}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for _, a := range c.dyn.Actions() {
 		if cr, ok := a.(k8stesting.CreateActionImpl); ok {
 			n++
-			if len(cr.CreateOptions.DryRun) != 1 || cr.CreateOptions.FieldManager != DefaultFieldManager {
+			if len(cr.CreateOptions.DryRun) != 1 || cr.CreateOptions.FieldManager != write.FieldManager {
 				t.Errorf("create options %+v", cr.CreateOptions)
 			}
 		}
@@ -351,7 +352,7 @@ func TestReadAllKeepsOrderAndErrors(t *testing.T) {
 
 func TestApplyServerDryRunWithoutNamespaceComputesTheRest(t *testing.T) {
 	c := newCluster(false, nil)
-	res, err := Apply(context.Background(), c.clients(), Options{Ranges: ranges(t, "10.0.3.241-10.0.3.250"), DryRun: DryRunServer})
+	res, err := Apply(context.Background(), c.clients(), Options{Ranges: ranges(t, "10.0.3.241-10.0.3.250"), DryRun: write.DryRunServer})
 	if err != nil {
 		t.Fatal(err)
 	}

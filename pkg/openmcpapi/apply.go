@@ -2,109 +2,19 @@ package openmcpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
-
-// FieldManager is the server-side apply field manager of every write.
-const FieldManager = "kubectl-openmcp"
-
-// Outcomes of an apply, as kubectl apply prints them.
-const (
-	Created    = "created"
-	Configured = "configured"
-	Unchanged  = "unchanged"
-)
-
-// Applier writes objects with server-side apply and tells created,
-// configured and unchanged apart.
-type Applier struct {
-	Dynamic      dynamic.Interface
-	FieldManager string
-	// DryRun sends every write as a server dry run.
-	DryRun bool
-	// Force takes over fields another manager owns (--force-conflicts).
-	Force bool
-}
-
-// Apply satisfies kubefedtypes.Applier.
-func (a *Applier) Apply(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) (string, error) {
-	_, action, err := a.ApplyObject(ctx, gvr, obj, a.DryRun)
-	return action, err
-}
-
-// ApplyObject applies obj and returns the object the server answered with.
-// "unchanged" is said only when nothing changed: the resourceVersion is
-// the same after a real write; for a dry run, whose answer never carries a
-// new resourceVersion, the objects themselves are compared.
-func (a *Applier) ApplyObject(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, string, error) {
-	res := a.Dynamic.Resource(gvr).Namespace(obj.GetNamespace())
-	before, err := res.Get(ctx, obj.GetName(), metav1.GetOptions{})
-	if err != nil {
-		if !apierrors.IsNotFound(err) {
-			return nil, "", err
-		}
-		before = nil
-	}
-	data, err := json.Marshal(obj.Object)
-	if err != nil {
-		return nil, "", err
-	}
-	opts := metav1.PatchOptions{FieldManager: a.manager()}
-	if a.Force {
-		force := true
-		opts.Force = &force
-	}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	after, err := res.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
-	if err != nil {
-		return nil, "", err
-	}
-	switch {
-	case before == nil:
-		return after, Created, nil
-	case !dryRun && before.GetResourceVersion() == after.GetResourceVersion():
-		return after, Unchanged, nil
-	case dryRun && sameContent(before, after):
-		return after, Unchanged, nil
-	}
-	return after, Configured, nil
-}
-
-func (a *Applier) manager() string {
-	if a.FieldManager != "" {
-		return a.FieldManager
-	}
-	return FieldManager
-}
-
-// sameContent compares two versions of an object, ignoring the bookkeeping
-// a dry run may fill in differently.
-func sameContent(a, b *unstructured.Unstructured) bool {
-	strip := func(u *unstructured.Unstructured) map[string]any {
-		m := runtime.DeepCopyJSON(u.Object)
-		for _, f := range []string{"managedFields", "resourceVersion", "generation"} {
-			unstructured.RemoveNestedField(m, "metadata", f)
-		}
-		return m
-	}
-	return apiequality.Semantic.DeepEqual(strip(a), strip(b))
-}
 
 // Item is one object to write and where it came from.
 type Item struct {
@@ -116,7 +26,7 @@ type Item struct {
 // Result is what happened to one Item.
 type Result struct {
 	Item
-	Action string
+	Action write.Outcome
 	Live   *unstructured.Unstructured // the server's answer
 }
 
@@ -135,12 +45,15 @@ func Ref(obj *unstructured.Unstructured) string {
 // client promise it: every item is first applied as a server dry run
 // (schema, admission, missing namespaces, field-manager conflicts), and only
 // when all pass are they written. A failure in the second pass (the cluster
-// changed in between) stops there and says what was already written.
-func ApplyAll(ctx context.Context, a *Applier, items []Item) ([]Result, error) {
+// changed in between) stops there and says what was already written. With
+// opts.ServerDryRun only the first pass is made.
+func ApplyAll(ctx context.Context, client dynamic.Interface, opts write.ApplyOptions, items []Item) ([]Result, error) {
 	var errs []error
 	dry := make([]Result, 0, len(items))
+	dryOpts := opts
+	dryOpts.ServerDryRun = true
 	for _, it := range items {
-		live, action, err := a.ApplyObject(ctx, it.GVR, it.Object, true)
+		live, action, err := write.Apply(ctx, client, it.GVR, it.Object, dryOpts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", it.Where, Ref(it.Object), err))
 			continue
@@ -150,12 +63,12 @@ func ApplyAll(ctx context.Context, a *Applier, items []Item) ([]Result, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("nothing was written: %w", errors.Join(errs...))
 	}
-	if a.DryRun {
+	if opts.ServerDryRun {
 		return dry, nil
 	}
 	out := make([]Result, 0, len(items))
 	for _, it := range items {
-		live, action, err := a.ApplyObject(ctx, it.GVR, it.Object, false)
+		live, action, err := write.Apply(ctx, client, it.GVR, it.Object, opts)
 		if err != nil {
 			written := make([]string, 0, len(out))
 			for _, r := range out {

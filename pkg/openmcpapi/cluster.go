@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // JoinStatusJoined is spec.joinStatus of a member OpenMCP schedules onto:
@@ -114,10 +116,10 @@ func RecordCluster(ctx context.Context, host dynamic.Interface, name string, rec
 		return obj, true, nil
 	}
 	if cur == nil {
-		out, err := res.Create(ctx, obj, metav1.CreateOptions{FieldManager: "kubectl-openmcp"})
+		out, err := res.Create(ctx, obj, metav1.CreateOptions{FieldManager: write.FieldManager})
 		return out, err == nil, err
 	}
-	out, err := res.Update(ctx, obj, metav1.UpdateOptions{FieldManager: "kubectl-openmcp"})
+	out, err := res.Update(ctx, obj, metav1.UpdateOptions{FieldManager: write.FieldManager})
 	return out, err == nil, err
 }
 
@@ -132,7 +134,7 @@ func UpdateClusterRecord(ctx context.Context, host dynamic.Interface, name strin
 		return false, nil
 	}
 	patch, _ := json.Marshal(map[string]any{"spec": spec})
-	opts := metav1.PatchOptions{FieldManager: "kubectl-openmcp"}
+	opts := metav1.PatchOptions{FieldManager: write.FieldManager}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // Label keys. OpenMCP's scheduler and KubeFed's cluster controller read the
@@ -26,8 +27,8 @@ import (
 const (
 	RegionLabel     = fleet.RegionLabel
 	ZoneLabel       = fleet.ZoneLabel
-	BetaRegionLabel = "failure-domain.beta.kubernetes.io/region"
-	BetaZoneLabel   = "failure-domain.beta.kubernetes.io/zone"
+	BetaRegionLabel = corev1.LabelFailureDomainBetaRegion // failure-domain.beta.kubernetes.io/region
+	BetaZoneLabel   = corev1.LabelFailureDomainBetaZone   // failure-domain.beta.kubernetes.io/zone
 
 	ControlPlaneRoleLabel = "node-role.kubernetes.io/control-plane"
 	// MasterRoleLabel is the role label of clusters set up before Kubernetes 1.20.
@@ -40,19 +41,6 @@ const (
 	NodesAll          = "all"
 )
 
-// DryRun mirrors kubectl's --dry-run strategies (same order as
-// k8s.io/kubectl/pkg/cmd/util.DryRunStrategy, so a caller can convert).
-type DryRun int
-
-const (
-	DryRunNone   DryRun = iota // write
-	DryRunClient               // compute the objects, send nothing
-	DryRunServer               // send with dryRun=All: the servers validate, nothing persists
-)
-
-// DefaultFieldManager names this plugin in managedFields.
-const DefaultFieldManager = "kubectl-openmcp"
-
 // Options say what Apply writes.
 type Options struct {
 	// Region and Zone as the user typed them; either may be empty (left alone).
@@ -63,7 +51,7 @@ type Options struct {
 	Overwrite bool
 	// AllowAny accepts any label value instead of continent and country codes.
 	AllowAny     bool
-	DryRun       DryRun
+	DryRun       write.DryRun
 	FieldManager string
 }
 
@@ -170,7 +158,7 @@ func Apply(ctx context.Context, member kubernetes.Interface, host dynamic.Interf
 	}
 	fieldManager := opts.FieldManager
 	if fieldManager == "" {
-		fieldManager = DefaultFieldManager
+		fieldManager = write.FieldManager
 	}
 	want := Labels(region, zone)
 
@@ -276,10 +264,7 @@ func labelPatch(resourceVersion string, set map[string]string) ([]byte, error) {
 }
 
 func patchOptions(opts Options, fieldManager string) metav1.PatchOptions {
-	po := metav1.PatchOptions{FieldManager: fieldManager}
-	if opts.DryRun == DryRunServer {
-		po.DryRun = []string{metav1.DryRunAll}
-	}
+	po := metav1.PatchOptions{FieldManager: fieldManager, DryRun: opts.DryRun.Options()}
 	return po
 }
 
@@ -291,7 +276,7 @@ func labelNode(ctx context.Context, c kubernetes.Interface, node *corev1.Node, w
 		if len(conflicts) > 0 {
 			return &ConflictError{Conflicts: conflicts}
 		}
-		if len(set) == 0 || opts.DryRun == DryRunClient {
+		if len(set) == 0 || opts.DryRun == write.DryRunClient {
 			out = cur.DeepCopy()
 			if out.Labels == nil {
 				out.Labels = map[string]string{}
@@ -330,7 +315,7 @@ func labelKubeFedCluster(ctx context.Context, host dynamic.Interface, kfc *unstr
 		if len(conflicts) > 0 {
 			return &ConflictError{Conflicts: conflicts}
 		}
-		if len(set) == 0 || opts.DryRun == DryRunClient {
+		if len(set) == 0 || opts.DryRun == write.DryRunClient {
 			out = cur.DeepCopy()
 			l := out.GetLabels()
 			if l == nil {

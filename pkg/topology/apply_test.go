@@ -16,6 +16,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 func node(name string, l map[string]string) *corev1.Node {
@@ -261,7 +262,7 @@ func TestApplyUnjoinedClusterIsAnError(t *testing.T) {
 
 func TestApplyClientDryRunReturnsObjectsAndWritesNothing(t *testing.T) {
 	f := newFixture(standardNodes(), kubeFedCluster("cluster1", nil))
-	res, err := Apply(context.Background(), f.member, f.host, "", "cluster1", Options{Region: "AS", Zone: "KR", DryRun: DryRunClient})
+	res, err := Apply(context.Background(), f.member, f.host, "", "cluster1", Options{Region: "AS", Zone: "KR", DryRun: write.DryRunClient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,14 +284,14 @@ func TestApplyClientDryRunReturnsObjectsAndWritesNothing(t *testing.T) {
 
 func TestApplyServerDryRunSendsDryRunAll(t *testing.T) {
 	f := newFixture(standardNodes(), kubeFedCluster("cluster1", nil))
-	if _, err := Apply(context.Background(), f.member, f.host, "", "cluster1", Options{Region: "AS", DryRun: DryRunServer}); err != nil {
+	if _, err := Apply(context.Background(), f.member, f.host, "", "cluster1", Options{Region: "AS", DryRun: write.DryRunServer}); err != nil {
 		t.Fatal(err)
 	}
 	var patches int
 	for _, a := range append(f.member.Actions(), f.host.Actions()...) {
 		if p, ok := a.(k8stesting.PatchActionImpl); ok {
 			patches++
-			if len(p.PatchOptions.DryRun) != 1 || p.PatchOptions.DryRun[0] != metav1.DryRunAll || p.PatchOptions.FieldManager != DefaultFieldManager {
+			if len(p.PatchOptions.DryRun) != 1 || p.PatchOptions.DryRun[0] != metav1.DryRunAll || p.PatchOptions.FieldManager != write.FieldManager {
 				t.Errorf("patch options %+v", p.PatchOptions)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // NewCmdCluster builds `kubectl mcks cluster`.
@@ -178,7 +179,7 @@ type ClusterDeleteOptions struct {
 	ignoreNotFound bool
 	timeout        time.Duration
 
-	dryRun cmdutil.DryRunStrategy
+	dryRun write.DryRun
 	client *mcks.Client
 }
 
@@ -204,10 +205,10 @@ before it answers, which takes minutes; --timeout bounds the wait.`,
 func (o *ClusterDeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.names = args
 	var err error
-	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.dryRun, err = cli.GetDryRun(cmd); err != nil {
 		return cli.Usagef("%v", err)
 	}
-	if o.dryRun == cmdutil.DryRunServer {
+	if o.dryRun == write.DryRunServer {
 		return cli.Usagef("the MCKS API has no server-side dry run: use --dry-run=client")
 	}
 	o.client, err = o.api.client(cmd)
@@ -232,7 +233,7 @@ func (o *ClusterDeleteOptions) Run(ctx context.Context) error {
 }
 
 func (o *ClusterDeleteOptions) deleteOne(ctx context.Context, name string) error {
-	if o.dryRun == cmdutil.DryRunClient {
+	if o.dryRun == write.DryRunClient {
 		if _, err := o.client.GetCluster(ctx, name); err != nil {
 			if mcks.IsNotFound(err) && o.ignoreNotFound {
 				return nil

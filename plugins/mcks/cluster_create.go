@@ -18,6 +18,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // pollInterval is how often a waiting create reads the cluster; tests shorten it.
@@ -58,7 +59,7 @@ type ClusterCreateOptions struct {
 	timeout         time.Duration
 
 	req    mcks.ClusterReq
-	dryRun cmdutil.DryRunStrategy
+	dryRun write.DryRun
 	client *mcks.Client
 }
 
@@ -110,7 +111,7 @@ kilo): some MCKS versions reject a request without them.`,
 // Complete builds the request: the file first, then the name and flags over it.
 func (o *ClusterCreateOptions) Complete(cmd *cobra.Command, args []string) error {
 	var err error
-	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.dryRun, err = cli.GetDryRun(cmd); err != nil {
 		return cli.Usagef("%v", err)
 	}
 	if o.file != "" {
@@ -145,7 +146,7 @@ func (o *ClusterCreateOptions) Complete(cmd *cobra.Command, args []string) error
 		}
 	}
 	o.req = o.req.Defaulted()
-	if o.dryRun == cmdutil.DryRunClient {
+	if o.dryRun == write.DryRunClient {
 		return nil
 	}
 	o.client, err = o.api.client(cmd)
@@ -186,7 +187,7 @@ func (o *ClusterCreateOptions) Validate() error {
 	if err := o.out.Validate(); err != nil {
 		return err
 	}
-	if o.dryRun == cmdutil.DryRunServer {
+	if o.dryRun == write.DryRunServer {
 		return cli.Usagef("the MCKS API has no server-side dry run: use --dry-run=client")
 	}
 	if o.req.Name == "" {
@@ -201,7 +202,7 @@ func (o *ClusterCreateOptions) Validate() error {
 	if err := o.req.Validate(); err != nil {
 		return cli.Usagef("%v", err)
 	}
-	if o.wait && o.dryRun != cmdutil.DryRunNone {
+	if o.wait && o.dryRun != write.DryRunNone {
 		return cli.Usagef("--wait and --dry-run exclude each other")
 	}
 	return nil
@@ -209,7 +210,7 @@ func (o *ClusterCreateOptions) Validate() error {
 
 // Run sends the create and follows it.
 func (o *ClusterCreateOptions) Run(ctx context.Context) error {
-	if o.dryRun == cmdutil.DryRunClient {
+	if o.dryRun == write.DryRunClient {
 		return o.printRequest()
 	}
 	want := 0

@@ -20,9 +20,9 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/placement"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 const labelExample = `  # Mark two nodes as AWS Seoul nodes
@@ -48,7 +48,7 @@ type LabelOptions struct {
 
 	names  []string
 	labels map[string]string
-	dryRun cmdutil.DryRunStrategy
+	dryRun write.DryRun
 	client kubernetes.Interface
 	cmd    *cobra.Command
 }
@@ -88,7 +88,7 @@ func (o *LabelOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.cmd = cmd
 	o.names = args
 	var err error
-	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.dryRun, err = cli.GetDryRun(cmd); err != nil {
 		return cli.Usagef("%v", err)
 	}
 	o.labels = map[string]string{}
@@ -170,7 +170,7 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 		if !changed {
 			verb = "unchanged"
 		}
-		termsafe.Fprintf(o.streams.Out, "node/%s %s%s\n", n.Name, verb, dryRunSuffix(o.dryRun))
+		termsafe.Fprintf(o.streams.Out, "node/%s %s%s\n", n.Name, verb, o.dryRun.Suffix())
 	}
 	if len(printed) == 1 {
 		return o.out.Print(o.streams.Out, printed[0], printed)
@@ -255,7 +255,7 @@ func (o *LabelOptions) label(ctx context.Context, name string) (*corev1.Node, bo
 			return nil
 		}
 		changed = true
-		if o.dryRun == cmdutil.DryRunClient {
+		if o.dryRun == write.DryRunClient {
 			if n.Labels == nil {
 				n.Labels = map[string]string{}
 			}
@@ -266,10 +266,7 @@ func (o *LabelOptions) label(ctx context.Context, name string) (*corev1.Node, bo
 			return nil
 		}
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": add, "resourceVersion": n.ResourceVersion}})
-		opts := metav1.PatchOptions{FieldManager: placement.FieldManager}
-		if o.dryRun == cmdutil.DryRunServer {
-			opts.DryRun = []string{metav1.DryRunAll}
-		}
+		opts := metav1.PatchOptions{FieldManager: write.FieldManagerMCKS, DryRun: o.dryRun.Options()}
 		result, err = o.client.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, opts)
 		return err
 	})
@@ -277,16 +274,6 @@ func (o *LabelOptions) label(ctx context.Context, name string) (*corev1.Node, bo
 		return nil, false, err
 	}
 	return result, changed, nil
-}
-
-func dryRunSuffix(s cmdutil.DryRunStrategy) string {
-	switch s {
-	case cmdutil.DryRunClient:
-		return " (dry run)"
-	case cmdutil.DryRunServer:
-		return " (server dry run)"
-	}
-	return ""
 }
 
 func sortedKeys(m map[string]string) []string {

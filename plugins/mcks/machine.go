@@ -15,6 +15,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	mcks "github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // nodeFlags are shared by the machine subcommands.
@@ -220,7 +221,7 @@ type NodeAddOptions struct {
 	timeout       time.Duration
 
 	req    mcks.NodeReq
-	dryRun cmdutil.DryRunStrategy
+	dryRun write.DryRun
 	client *mcks.Client
 }
 
@@ -250,10 +251,10 @@ func (o *NodeAddOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.out.Validate(); err != nil {
 		return err
 	}
-	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.dryRun, err = cli.GetDryRun(cmd); err != nil {
 		return cli.Usagef("%v", err)
 	}
-	if o.dryRun == cmdutil.DryRunServer {
+	if o.dryRun == write.DryRunServer {
 		return cli.Usagef("the MCKS API has no server-side dry run: use --dry-run=client")
 	}
 	if o.req.Worker, err = parseSets("--worker", o.workers); err != nil {
@@ -278,7 +279,7 @@ func (o *NodeAddOptions) Run(ctx context.Context) error {
 	for _, s := range append(append([]mcks.NodeSetReq{}, o.req.ControlPlane...), o.req.Worker...) {
 		want += s.Count
 	}
-	if o.dryRun == cmdutil.DryRunClient {
+	if o.dryRun == write.DryRunClient {
 		if _, err := o.client.GetCluster(ctx, o.flags.cluster); err != nil {
 			return notFoundError("cluster", o.flags.cluster, o.client, err)
 		}
@@ -320,7 +321,7 @@ type NodeRemoveOptions struct {
 	ignoreNotFound bool
 	timeout        time.Duration
 
-	dryRun cmdutil.DryRunStrategy
+	dryRun write.DryRun
 	client *mcks.Client
 }
 
@@ -344,10 +345,10 @@ func newCmdNodeRemove(root *cli.Root, nf *nodeFlags) *cobra.Command {
 func (o *NodeRemoveOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.names = args
 	var err error
-	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.dryRun, err = cli.GetDryRun(cmd); err != nil {
 		return cli.Usagef("%v", err)
 	}
-	if o.dryRun == cmdutil.DryRunServer {
+	if o.dryRun == write.DryRunServer {
 		return cli.Usagef("the MCKS API has no server-side dry run: use --dry-run=client")
 	}
 	o.client, err = o.flags.client(cmd)
@@ -372,7 +373,7 @@ func (o *NodeRemoveOptions) Run(ctx context.Context) error {
 }
 
 func (o *NodeRemoveOptions) removeOne(ctx context.Context, name string) error {
-	if o.dryRun == cmdutil.DryRunClient {
+	if o.dryRun == write.DryRunClient {
 		if _, err := o.client.GetNode(ctx, o.flags.cluster, name); err != nil {
 			if mcks.IsNotFound(err) && o.ignoreNotFound {
 				return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/placement"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 const placeExample = `  # Run busybox only on GCP nodes in London (the MCKS conference example)
@@ -44,7 +45,7 @@ type PlaceOptions struct {
 
 	target    placement.Target
 	namespace string
-	dryRun    cmdutil.DryRunStrategy
+	dryRun    write.DryRun
 	client    kubernetes.Interface
 	cmd       *cobra.Command
 }
@@ -99,7 +100,7 @@ func (o *PlaceOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.target, err = placement.ParseTarget(args); err != nil {
 		return cli.Usagef("%v", err)
 	}
-	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.dryRun, err = cli.GetDryRun(cmd); err != nil {
 		return cli.Usagef("%v", err)
 	}
 	o.placement.WhenUnsatisfiable = corev1.UnsatisfiableConstraintAction(o.when)
@@ -140,8 +141,7 @@ func (o *PlaceOptions) Validate() error {
 
 // Run edits the workload and reports.
 func (o *PlaceOptions) Run(ctx context.Context) error {
-	dry := map[cmdutil.DryRunStrategy]placement.DryRun{cmdutil.DryRunNone: placement.DryRunNone, cmdutil.DryRunClient: placement.DryRunClient, cmdutil.DryRunServer: placement.DryRunServer}[o.dryRun]
-	res, err := placement.Edit(ctx, o.client, o.namespace, o.target, dry, func(spec *corev1.PodSpec, spread placement.Spread) error {
+	res, err := placement.Edit(ctx, o.client, o.namespace, o.target, o.dryRun, func(spec *corev1.PodSpec, spread placement.Spread) error {
 		if o.clear {
 			placement.Clear(spec)
 			return nil
@@ -169,11 +169,11 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	}
 	switch {
 	case o.clear && res.Changed:
-		termsafe.Fprintf(o.streams.Out, "%s placement cleared%s\n", o.target, dryRunSuffix(o.dryRun))
+		termsafe.Fprintf(o.streams.Out, "%s placement cleared%s\n", o.target, o.dryRun.Suffix())
 	case o.clear:
 		termsafe.Fprintf(o.streams.Out, "%s unchanged (no placement to clear)\n", o.target)
 	case res.Changed:
-		termsafe.Fprintf(o.streams.Out, "%s placed: %s%s\n", o.target, o.placement.Describe(), dryRunSuffix(o.dryRun))
+		termsafe.Fprintf(o.streams.Out, "%s placed: %s%s\n", o.target, o.placement.Describe(), o.dryRun.Suffix())
 	default:
 		termsafe.Fprintf(o.streams.Out, "%s unchanged: already %s\n", o.target, o.placement.Describe())
 	}

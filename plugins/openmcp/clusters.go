@@ -243,8 +243,8 @@ func (o *ClustersOptions) printObjects(ctx context.Context, members []fleet.Memb
 // regionZone reads the labels join/label set, then what KubeFed saw on the nodes.
 func regionZone(m fleet.Member) (string, string) {
 	l := m.Cluster.Labels
-	region := firstNonEmpty(l[fleet.RegionLabel], l["failure-domain.beta.kubernetes.io/region"])
-	zone := firstNonEmpty(l[fleet.ZoneLabel], l["failure-domain.beta.kubernetes.io/zone"])
+	region := firstNonEmpty(l[fleet.RegionLabel], l[corev1.LabelFailureDomainBetaRegion])
+	zone := firstNonEmpty(l[fleet.ZoneLabel], l[corev1.LabelFailureDomainBetaZone])
 	if region == "" && m.Cluster.Status.Region != nil {
 		region = *m.Cluster.Status.Region
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/manifest"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // DeleteOptions are the options of `kubectl openmcp delete`.
@@ -37,7 +38,7 @@ type DeleteOptions struct {
 	Timeout        time.Duration
 	IgnoreNotFound bool
 	Output         string
-	DryRun         cmdutil.DryRunStrategy
+	DryRun         write.DryRun
 
 	timeoutSet       bool
 	namespace        string
@@ -110,7 +111,7 @@ propagated for Federated<Kind> objects), printing which member still has what.`,
 // Complete reads the flags and finds the host.
 func (o *DeleteOptions) Complete(cmd *cobra.Command, _ []string) error {
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	o.timeoutSet = cli.FlagSetHas(cmd.Flags(), "timeout")
@@ -153,7 +154,7 @@ func (o *DeleteOptions) Validate() error {
 	if o.timeoutSet && !o.Wait {
 		return cli.Usagef("--timeout %s bounds --wait: add --wait", o.Timeout)
 	}
-	if o.Wait && o.DryRun != cmdutil.DryRunNone {
+	if o.Wait && o.DryRun != write.DryRunNone {
 		return cli.Usagef("--wait with --dry-run: a dry run deletes nothing to wait for")
 	}
 	return nil
@@ -383,24 +384,24 @@ func refOf(t deleteTarget) string {
 func (o *DeleteOptions) deleteAll(ctx context.Context, objs []found) ([]found, error) {
 	suffix := ""
 	switch o.DryRun {
-	case cmdutil.DryRunClient:
+	case write.DryRunClient:
 		suffix = " (dry run)"
-	case cmdutil.DryRunServer:
+	case write.DryRunServer:
 		suffix = " (server dry run)"
 	}
 	var deleted []found
 	failed := 0
 	for i, f := range objs {
 		if ctx.Err() != nil {
-			return deleted, cli.Interruptedf("%s", interruptedSummary(deleted, objs[i:], o.DryRun != cmdutil.DryRunNone))
+			return deleted, cli.Interruptedf("%s", interruptedSummary(deleted, objs[i:], o.DryRun != write.DryRunNone))
 		}
-		if o.DryRun != cmdutil.DryRunClient {
+		if o.DryRun != write.DryRunClient {
 			uid := f.UID
 			// Background: see the command's help. The UID makes sure the
 			// object deleted is the one looked up, not one made since.
 			policy := metav1.DeletePropagationBackground
 			opts := metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}}
-			if o.DryRun == cmdutil.DryRunServer {
+			if o.DryRun == write.DryRunServer {
 				opts.DryRun = []string{metav1.DryRunAll}
 			}
 			err := o.hostc.Dynamic.Resource(f.GVR).Namespace(f.Object.GetNamespace()).Delete(context.WithoutCancel(ctx), f.Object.GetName(), opts)

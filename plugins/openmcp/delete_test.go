@@ -21,12 +21,12 @@ import (
 	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/manifest"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 func TestDeleteRejectsBadFlagsBeforeAnyRequest(t *testing.T) {
@@ -209,7 +209,7 @@ func TestDeleteStopsBetweenObjectsAtCtrlC(t *testing.T) {
 func TestDeleteClientDryRunDeletesNothing(t *testing.T) {
 	dyn := fakeDynamic(obj("openmcp.k8s.io/v1alpha1", "OpenMCPDeployment", "web", "nginx"), obj("openmcp.k8s.io/v1alpha1", "OpenMCPService", "web", "nginx"))
 	o, out, _ := deleteOptions(dyn, deleteNginx)
-	o.DryRun = cmdutil.DryRunClient
+	o.DryRun = write.DryRunClient
 	if err := o.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

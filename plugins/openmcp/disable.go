@@ -14,13 +14,14 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // DisableOptions are the options of `kubectl openmcp disable`.
 type DisableOptions struct {
 	root   *cli.Root
 	Types  []string
-	DryRun cmdutil.DryRunStrategy
+	DryRun write.DryRun
 
 	fleet *fleet.Fleet
 	hostc *fleet.Clients
@@ -59,7 +60,7 @@ func (o *DisableOptions) Complete(cmd *cobra.Command, args []string) error {
 	root := o.root
 	o.Types = args
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	if o.fleet, o.hostc, err = openFleet(root, cmd, nil); err != nil {
@@ -105,7 +106,7 @@ func (o *DisableOptions) Validate() error { return nil }
 
 // Run disables each type in turn.
 func (o *DisableOptions) Run(ctx context.Context) error {
-	if o.DryRun == cmdutil.DryRunClient {
+	if o.DryRun == write.DryRunClient {
 		for _, ftc := range o.ftcs {
 			ft := ftc.Spec.FederatedType
 			termsafe.Fprintf(o.Out, "federatedtypeconfig.core.kubefed.io/%s deleted (dry run)\n", ftc.Name)
@@ -113,7 +114,7 @@ func (o *DisableOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	h := kubefedtypes.Host{Dynamic: o.hostc.Dynamic, Namespace: o.fleet.Namespace, DryRun: o.DryRun == cmdutil.DryRunServer}
+	h := kubefedtypes.Host{Dynamic: o.hostc.Dynamic, Namespace: o.fleet.Namespace, DryRun: o.DryRun == write.DryRunServer}
 	suffix := ""
 	if h.DryRun {
 		suffix = " (server dry run)"

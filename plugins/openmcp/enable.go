@@ -18,15 +18,15 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // EnableOptions are the options of `kubectl openmcp enable`.
 type EnableOptions struct {
 	root       *cli.Root
 	Types      []string
-	DryRun     cmdutil.DryRunStrategy
+	DryRun     write.DryRun
 	PrintFlags *genericclioptions.PrintFlags
 
 	fleet   *fleet.Fleet
@@ -74,11 +74,11 @@ func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	root := o.root
 	o.Types = args
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	if format := outputFormat(o.PrintFlags); format != "" {
-		if o.DryRun == cmdutil.DryRunNone {
+		if o.DryRun == write.DryRunNone {
 			return cli.Usagef("-o %s prints what --dry-run would write; add --dry-run=client or --dry-run=server", format)
 		}
 		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
@@ -125,15 +125,11 @@ func (o *EnableOptions) Validate() error { return nil }
 
 // Run writes the CRD and the FederatedTypeConfig of each type.
 func (o *EnableOptions) Run(ctx context.Context) error {
-	if o.DryRun == cmdutil.DryRunClient {
+	if o.DryRun == write.DryRunClient {
 		return o.printClientDryRun(ctx)
 	}
-	applier := &openmcpapi.Applier{Dynamic: o.hostc.Dynamic, FieldManager: openmcpapi.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: true}
-	h := kubefedtypes.Host{Dynamic: o.hostc.Dynamic, Namespace: o.fleet.Namespace, Apply: applier, DryRun: applier.DryRun}
-	suffix := ""
-	if applier.DryRun {
-		suffix = " (server dry run)"
-	}
+	h := kubefedtypes.Host{Dynamic: o.hostc.Dynamic, Namespace: o.fleet.Namespace, DryRun: o.DryRun == write.DryRunServer}
+	suffix := o.DryRun.Suffix()
 	for _, t := range o.targets {
 		steps, err := kubefedtypes.Enable(ctx, h, t)
 		if o.printer == nil {
@@ -188,9 +184,9 @@ func (o *EnableOptions) printClientDryRun(ctx context.Context) error {
 			}},
 		}
 		for _, c := range checks {
-			action := openmcpapi.Configured
+			action := write.Configured
 			if err := c.get(); apierrors.IsNotFound(err) {
-				action = openmcpapi.Created
+				action = write.Created
 			} else if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ package openmcp
 import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
@@ -35,17 +34,6 @@ func validateWriteFormat(format string, p *genericclioptions.PrintFlags) error {
 		}
 	}
 	return nil
-}
-
-// dryRunOf maps kubectl's --dry-run strategy onto a package's own enum.
-func dryRunOf[T any](s cmdutil.DryRunStrategy, none, client, server T) T {
-	switch s {
-	case cmdutil.DryRunClient:
-		return client
-	case cmdutil.DryRunServer:
-		return server
-	}
-	return none
 }
 
 // addManifestFlags adds -f and -R, which place and delete read alike, so

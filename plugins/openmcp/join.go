@@ -25,6 +25,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // JoinOptions are the options of `kubectl openmcp join`.
@@ -43,7 +44,7 @@ type JoinOptions struct {
 	MetalLBRanges []string
 	AllowOverlap  bool
 	AllowStranded bool
-	DryRun        cmdutil.DryRunStrategy
+	DryRun        write.DryRun
 	PrintFlags    *genericclioptions.PrintFlags
 
 	fleet   *fleet.Fleet
@@ -112,7 +113,7 @@ func (o *JoinOptions) Complete(cmd *cobra.Command, args []string) error {
 	root := o.root
 	o.Contexts = args
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	if o.ClusterName != "" && len(args) > 1 {
@@ -125,7 +126,7 @@ func (o *JoinOptions) Complete(cmd *cobra.Command, args []string) error {
 		return cli.Usagef("--api-endpoint is the address of one cluster, but %d contexts were given: join them one at a time", len(args))
 	}
 	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != "" {
-		if o.DryRun == cmdutil.DryRunNone {
+		if o.DryRun == write.DryRunNone {
 			return cli.Usagef("-o %s prints what --dry-run would create; add --dry-run=client or --dry-run=server", *o.PrintFlags.OutputFormat)
 		}
 		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
@@ -214,7 +215,6 @@ func (o *JoinOptions) clusterName(context string) string {
 }
 
 func (o *JoinOptions) request(context string) federation.JoinRequest {
-	dry := dryRunOf(o.DryRun, federation.DryRunNone, federation.DryRunClient, federation.DryRunServer)
 	return federation.JoinRequest{
 		Host:             o.host,
 		HostName:         o.fleet.Host.Context,
@@ -223,7 +223,7 @@ func (o *JoinOptions) request(context string) federation.JoinRequest {
 		KubeFedNamespace: o.fleet.Namespace,
 		APIEndpoint:      o.APIEndpoint,
 		Overwrite:        o.Overwrite,
-		DryRun:           dry,
+		DryRun:           o.DryRun,
 		TokenTimeout:     o.TokenTimeout,
 	}
 }
@@ -277,7 +277,7 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 		}
 		return res, o.recordCluster(ctx, c, req.Labels[fleet.PlatformLabel], res)
 	})
-	if o.DryRun != cmdutil.DryRunNone {
+	if o.DryRun != write.DryRunNone {
 		return o.printDryRun(results)
 	}
 	var joined, notJoined []string
@@ -337,12 +337,12 @@ func interruptedJoin(joined, notJoined []string) string {
 }
 
 func summarize(steps []federation.Step, elapsed time.Duration) string {
-	counts := map[federation.Outcome]int{}
+	counts := map[write.Outcome]int{}
 	for _, s := range steps {
 		counts[s.Outcome]++
 	}
 	var parts []string
-	for _, k := range []federation.Outcome{federation.Created, federation.Configured, federation.Unchanged} {
+	for _, k := range []write.Outcome{write.Created, write.Configured, write.Unchanged} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}
@@ -487,7 +487,7 @@ func (o *JoinOptions) checkSteps(ctx context.Context) bool {
 	ok := true
 	if o.Region != "" || o.Zone != "" {
 		for _, c := range o.Contexts {
-			_, err := topology.Apply(ctx, o.members[c].Client, nil, o.fleet.Namespace, o.clusterName(c), o.topologyOptions(topology.DryRunClient))
+			_, err := topology.Apply(ctx, o.members[c].Client, nil, o.fleet.Namespace, o.clusterName(c), o.topologyOptions(write.DryRunClient))
 			if err != nil {
 				cli.Errorf(o.ErrOut, "%s: label step: %v", o.clusterName(c), err)
 				ok = false
@@ -509,8 +509,8 @@ func (o *JoinOptions) checkSteps(ctx context.Context) bool {
 	return ok
 }
 
-func (o *JoinOptions) topologyOptions(dry topology.DryRun) topology.Options {
-	return topology.Options{Region: o.Region, Zone: o.Zone, Overwrite: o.Overwrite, AllowAny: o.AllowAny, DryRun: dry, FieldManager: federation.FieldManager}
+func (o *JoinOptions) topologyOptions(dry write.DryRun) topology.Options {
+	return topology.Options{Region: o.Region, Zone: o.Zone, Overwrite: o.Overwrite, AllowAny: o.AllowAny, DryRun: dry, FieldManager: write.FieldManager}
 }
 
 func (o *JoinOptions) poolCheck() poolCheck {
@@ -533,16 +533,16 @@ func (o *JoinOptions) recordCluster(ctx context.Context, context, platform strin
 	if len(o.ranges) > 0 {
 		rec.MetalLBFrom, rec.MetalLBTo = o.ranges[0].From.String(), o.ranges[0].To.String()
 	}
-	obj, changed, err := openmcpapi.RecordCluster(ctx, o.hostc.Dynamic, name, rec, o.DryRun != cmdutil.DryRunNone)
+	obj, changed, err := openmcpapi.RecordCluster(ctx, o.hostc.Dynamic, name, rec, o.DryRun != write.DryRunNone)
 	if err != nil {
 		return &afterJoinError{"OpenMCPCluster", "kubectl openmcp join " + name, err}
 	}
-	outcome := federation.Unchanged
+	outcome := write.Unchanged
 	if changed {
-		outcome = federation.Configured
+		outcome = write.Configured
 	}
 	res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcpapi.ClusterKind.Kind + " " + name, Outcome: outcome})
-	if o.DryRun != cmdutil.DryRunNone {
+	if o.DryRun != write.DryRunNone {
 		res.Objects = append(res.Objects, obj)
 	}
 	return nil
@@ -564,18 +564,18 @@ func (e *afterJoinError) Error() string {
 func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federation.JoinResult) error {
 	name := o.clusterName(context)
 	member := o.members[context]
-	dry := o.DryRun != cmdutil.DryRunNone
+	dry := o.DryRun != write.DryRunNone
 	if o.Region != "" || o.Zone != "" {
 		host := o.hostc.Dynamic
-		if o.DryRun == cmdutil.DryRunClient {
+		if o.DryRun == write.DryRunClient {
 			host = nil // the KubeFedCluster does not exist yet
 		}
-		tr, err := topology.Apply(ctx, member.Client, host, o.fleet.Namespace, name, o.topologyOptions(dryRunOf(o.DryRun, topology.DryRunNone, topology.DryRunClient, topology.DryRunServer)))
+		tr, err := topology.Apply(ctx, member.Client, host, o.fleet.Namespace, name, o.topologyOptions(o.DryRun))
 		if err != nil {
 			return &afterJoinError{"label", fmt.Sprintf("kubectl openmcp label %s --region %s --zone %s", name, o.Region, o.Zone), err}
 		}
 		for _, ch := range tr.Changes() {
-			res.Steps = append(res.Steps, federation.Step{Cluster: "member", Object: ch.Kind + " " + ch.Name, Outcome: federation.Configured})
+			res.Steps = append(res.Steps, federation.Step{Cluster: "member", Object: ch.Kind + " " + ch.Name, Outcome: write.Configured})
 			if dry {
 				if u, err := asUnstructured(ch.Object); err == nil {
 					res.Objects = append(res.Objects, u)
@@ -586,7 +586,7 @@ func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federa
 	if len(o.ranges) > 0 {
 		mr, err := metallb.Apply(ctx, o.clients[context], metallb.Options{
 			Pool: "default", Ranges: o.ranges, Mode: metallb.ModeAuto, Namespace: metallb.DefaultNamespace,
-			DryRun: metallbDryRunOf(o.DryRun), FieldManager: federation.FieldManager,
+			DryRun: o.DryRun, FieldManager: write.FieldManager,
 		})
 		if err != nil {
 			return &afterJoinError{"MetalLB", fmt.Sprintf("kubectl openmcp metallb %s --range %s", name, strings.Join(o.MetalLBRanges, " --range ")), err}
@@ -596,7 +596,7 @@ func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federa
 			if err != nil {
 				continue
 			}
-			res.Steps = append(res.Steps, federation.Step{Cluster: "member", Object: u.GetKind() + " " + u.GetName(), Outcome: federation.Outcome(obj.Action)})
+			res.Steps = append(res.Steps, federation.Step{Cluster: "member", Object: u.GetKind() + " " + u.GetName(), Outcome: obj.Action})
 			if dry {
 				res.Objects = append(res.Objects, u)
 			}

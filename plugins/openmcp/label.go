@@ -20,6 +20,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // LabelOptions are the options of `kubectl openmcp label`.
@@ -33,7 +34,7 @@ type LabelOptions struct {
 	NoHeaders    bool
 	Selection    *fleet.SelectionFlags
 	FanOut       *fleet.FanOutFlags
-	DryRun       cmdutil.DryRunStrategy
+	DryRun       write.DryRun
 	PrintFlags   *genericclioptions.PrintFlags
 
 	root  *cli.Root
@@ -118,7 +119,7 @@ CLUSTER is given) and flags nodes whose GA and beta labels disagree.`,
 func (o *LabelOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Clusters, o.cmd = args, cmd
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	return nil
@@ -187,7 +188,7 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 	opts := topology.Options{
 		Region: o.Region, Zone: o.Zone, Nodes: o.Nodes,
 		Overwrite: o.Overwrite, AllowAny: o.AllowAny,
-		DryRun: dryRunOf(o.DryRun, topology.DryRunNone, topology.DryRunClient, topology.DryRunServer), FieldManager: topology.DefaultFieldManager,
+		DryRun: o.DryRun, FieldManager: write.FieldManager,
 	}
 	hostDyn := host.Dynamic
 	if m.Member == nil {
@@ -205,7 +206,7 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 	if m.Member != nil {
 		// OpenMCP's own record of the member keeps the same region and zone.
 		rec := openmcpapi.ClusterRecord{Region: o.Region, Zone: o.Zone}
-		if _, err := openmcpapi.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun != write.DryRunNone); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: nodes labelled, but %v", m.Name, err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // MetalLBOptions are the options of `kubectl openmcp metallb`.
@@ -39,7 +40,7 @@ type MetalLBOptions struct {
 	NoHeaders     bool
 	Selection     *fleet.SelectionFlags
 	FanOut        *fleet.FanOutFlags
-	DryRun        cmdutil.DryRunStrategy
+	DryRun        write.DryRun
 	PrintFlags    *genericclioptions.PrintFlags
 
 	namespace     string
@@ -137,7 +138,7 @@ func (o *MetalLBOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Clusters, o.cmd = args, cmd
 	root := o.root
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	// The global -n: MetalLB's namespace here, metallb-system unless given.
@@ -187,10 +188,6 @@ func (o *MetalLBOptions) Validate() error {
 	return validateWriteFormat(format, o.PrintFlags)
 }
 
-func metallbDryRunOf(s cmdutil.DryRunStrategy) metallb.DryRun {
-	return dryRunOf(s, metallb.DryRunNone, metallb.DryRunClient, metallb.DryRunServer)
-}
-
 // Run sets the pool on one cluster after the federation-wide overlap check.
 func (o *MetalLBOptions) Run(ctx context.Context) error {
 	if o.fleet == nil { // command tests hand in a fleet of fake clusters
@@ -220,7 +217,7 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 	if err := o.checkOverlaps(ctx, members, target); err != nil {
 		return err
 	}
-	opts := metallb.Options{Pool: o.Pool, Ranges: o.ranges, Mode: o.mode, Namespace: o.namespace, DryRun: metallbDryRunOf(o.DryRun), FieldManager: metallb.DefaultFieldManager}
+	opts := metallb.Options{Pool: o.Pool, Ranges: o.ranges, Mode: o.mode, Namespace: o.namespace, DryRun: o.DryRun, FieldManager: write.FieldManager}
 	if o.setAutoAssign {
 		opts.AutoAssign = &o.AutoAssign
 	}
@@ -235,7 +232,7 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := openmcpapi.UpdateClusterRecord(ctx, host.Dynamic, target.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, host.Dynamic, target.Name, rec, o.DryRun != write.DryRunNone); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: pool written, but %v", target.Name, err)
 		}
 	}
@@ -399,7 +396,7 @@ func (o *MetalLBOptions) print(cluster string, res metallb.Result) error {
 		termsafe.Fprintf(o.ErrOut, "cluster %s: MetalLB pool %q in %s, as %s\n", cluster, res.Pool, res.Namespace, how)
 	}
 	for _, obj := range res.Objects {
-		p, err := printerFor(o.PrintFlags, obj.Action, o.DryRun)
+		p, err := printerFor(o.PrintFlags, obj.Action.String(), o.DryRun)
 		if err != nil {
 			return err
 		}

@@ -9,10 +9,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // asUnstructured is a copy of obj as an unstructured object, for printing.
@@ -83,11 +84,11 @@ func listOutput(p *genericclioptions.PrintFlags, noHeaders bool) printing.Output
 // printerFor is the -o printer with kubectl's verb for what was done
 // ("labeled", "configured", with " (dry run)" under --dry-run), made from a
 // copy: the command's print flags stay as the user gave them.
-func printerFor(p *genericclioptions.PrintFlags, operation string, dryRun cmdutil.DryRunStrategy) (printers.ResourcePrinter, error) {
+func printerFor(p *genericclioptions.PrintFlags, operation string, dryRun write.DryRun) (printers.ResourcePrinter, error) {
 	c := *p
 	names := *p.NamePrintFlags
 	c.NamePrintFlags = &names
 	c.NamePrintFlags.Operation = operation
-	cmdutil.PrintFlagsWithDryRunStrategy(&c, dryRun)
+	cli.PrintFlagsWithDryRun(&c, dryRun)
 	return c.ToPrinter()
 }

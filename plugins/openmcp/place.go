@@ -26,6 +26,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // Federation modes of place.
@@ -45,7 +46,7 @@ type PlaceOptions struct {
 	Replicas       int32
 	Federation     string
 	ForceConflicts bool
-	DryRun         cmdutil.DryRunStrategy
+	DryRun         write.DryRun
 	PrintFlags     *genericclioptions.PrintFlags
 
 	replicasSet      bool
@@ -134,7 +135,7 @@ printed.`,
 func (o *PlaceOptions) Complete(cmd *cobra.Command, _ []string) error {
 	root := o.root
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	o.replicasSet = cli.FlagSetHas(cmd.Flags(), "replicas")
@@ -233,7 +234,7 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.DryRun == cmdutil.DryRunClient {
+	if o.DryRun == write.DryRunClient {
 		return o.printClientDryRun(ctx, items)
 	}
 	gvrs := make([]schema.GroupVersionResource, len(items))
@@ -251,12 +252,11 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("the host %s does not serve %s: %s (nothing was written)", o.fleet.Host.Context, strings.Join(missing, ", "), fix)
 	}
-	applier := &openmcpapi.Applier{Dynamic: hostDyn, FieldManager: openmcpapi.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: o.ForceConflicts}
-	results, err := openmcpapi.ApplyAll(ctx, applier, items)
+	results, err := openmcpapi.ApplyAll(ctx, hostDyn, write.ApplyOptions{ServerDryRun: o.DryRun == write.DryRunServer, Force: o.ForceConflicts}, items)
 	if perr := o.printResults(results); perr != nil && err == nil {
 		err = perr
 	}
-	if err == nil && o.Federation == federationOpenMCP && o.DryRun == cmdutil.DryRunNone && membersErr == nil {
+	if err == nil && o.Federation == federationOpenMCP && o.DryRun == write.DryRunNone && membersErr == nil {
 		o.ensureMemberNamespaces(ctx, members, items)
 	}
 	return err
@@ -469,10 +469,10 @@ func (o *PlaceOptions) printClientDryRun(ctx context.Context, items []openmcpapi
 		return printObjects(o.printer, outputFormat(o.PrintFlags), o.Out, objs)
 	}
 	for _, it := range items {
-		action := openmcpapi.Configured
+		action := write.Configured
 		_, err := o.hostc.Dynamic.Resource(it.GVR).Namespace(it.Object.GetNamespace()).Get(ctx, it.Object.GetName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			action = openmcpapi.Created
+			action = write.Created
 		} else if err != nil {
 			return fmt.Errorf("%s: cannot read %s on the host: %w", it.Where, openmcpapi.Ref(it.Object), err)
 		}
@@ -490,7 +490,7 @@ func (o *PlaceOptions) printResults(results []openmcpapi.Result) error {
 		return printObjects(o.printer, outputFormat(o.PrintFlags), o.Out, objs)
 	}
 	suffix := ""
-	if o.DryRun == cmdutil.DryRunServer {
+	if o.DryRun == write.DryRunServer {
 		suffix = " (server dry run)"
 	}
 	for _, r := range results {

@@ -13,6 +13,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // ensureMemberNamespaces creates the placed objects' namespaces on the
@@ -72,8 +73,8 @@ func (o *PlaceOptions) ensureMemberNamespaces(ctx context.Context, members []fle
 			}
 			_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 				Name:   ns,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": openmcpapi.FieldManager},
-			}}, metav1.CreateOptions{FieldManager: openmcpapi.FieldManager})
+				Labels: map[string]string{"app.kubernetes.io/managed-by": write.FieldManager},
+			}}, metav1.CreateOptions{FieldManager: write.FieldManager})
 			if err != nil && !apierrors.IsAlreadyExists(err) {
 				return created, err
 			}

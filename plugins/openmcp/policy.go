@@ -22,6 +22,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // NewCmdPolicy is `kubectl openmcp policy`, the parent of get and set.
@@ -204,7 +205,7 @@ type PolicySetOptions struct {
 	root   *cli.Root
 	Name   string
 	Values []openmcpapi.PolicyValue
-	DryRun cmdutil.DryRunStrategy
+	DryRun write.DryRun
 
 	client    dynamic.ResourceInterface
 	namespace string
@@ -241,7 +242,7 @@ func (o *PolicySetOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.Values, err = openmcpapi.ParsePolicyArgs(args[1:]); err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	o.client, _, o.namespace, err = policyClient(root, cmd)
@@ -258,7 +259,7 @@ type badTypeError struct{ error }
 // Run reads the policy, changes the values and updates it, retrying on
 // conflict so a concurrent change is never overwritten.
 func (o *PolicySetOptions) Run(ctx context.Context) error {
-	action := openmcpapi.Unchanged
+	action := write.Unchanged
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		u, err := o.client.Get(ctx, o.Name, metav1.GetOptions{})
 		if err != nil {
@@ -269,21 +270,21 @@ func (o *PolicySetOptions) Run(ctx context.Context) error {
 			return badTypeError{err}
 		}
 		if !changed {
-			action = openmcpapi.Unchanged
+			action = write.Unchanged
 			return nil
 		}
-		opts := metav1.UpdateOptions{FieldManager: openmcpapi.FieldManager}
+		opts := metav1.UpdateOptions{FieldManager: write.FieldManager}
 		switch o.DryRun {
-		case cmdutil.DryRunClient:
-			action = openmcpapi.Configured
+		case write.DryRunClient:
+			action = write.Configured
 			return nil
-		case cmdutil.DryRunServer:
+		case write.DryRunServer:
 			opts.DryRun = []string{metav1.DryRunAll}
 		}
 		if _, err := o.client.Update(ctx, u, opts); err != nil {
 			return err
 		}
-		action = openmcpapi.Configured
+		action = write.Configured
 		return nil
 	})
 	var bad badTypeError
@@ -295,9 +296,9 @@ func (o *PolicySetOptions) Run(ctx context.Context) error {
 	}
 	suffix := ""
 	switch o.DryRun {
-	case cmdutil.DryRunClient:
+	case write.DryRunClient:
 		suffix = " (dry run)"
-	case cmdutil.DryRunServer:
+	case write.DryRunServer:
 		suffix = " (server dry run)"
 	}
 	termsafe.Fprintf(o.Out, "openmcppolicy.%s/%s %s%s\n", openmcpapi.Group, o.Name, action, suffix)

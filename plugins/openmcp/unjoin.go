@@ -14,6 +14,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // UnjoinOptions are the options of `kubectl openmcp unjoin`.
@@ -23,7 +24,7 @@ type UnjoinOptions struct {
 	Clusters []string
 	Force    bool
 	Wait     time.Duration
-	DryRun   cmdutil.DryRunStrategy
+	DryRun   write.DryRun
 
 	host  *federation.Cluster // the host as the unjoin engine takes it
 	fleet *fleet.Fleet
@@ -63,7 +64,7 @@ joined from. --force removes the host side when the member is gone for good.`,
 func (o *UnjoinOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Clusters = args
 	var err error
-	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+	if o.DryRun, err = cli.GetDryRun(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	o.cmd = cmd
@@ -101,7 +102,7 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 	results := fleet.FanOut(context.WithoutCancel(ctx), o.Clusters, 16, 0, func(_ context.Context, name string) (*federation.UnjoinResult, error) {
 		req := federation.UnjoinRequest{
 			Host: o.host, ClusterName: name, KubeFedNamespace: o.fleet.Namespace,
-			Force: o.Force, Wait: o.Wait, DryRun: o.DryRun != cmdutil.DryRunNone,
+			Force: o.Force, Wait: o.Wait, DryRun: o.DryRun != write.DryRunNone,
 		}
 		if m, ok := byName[name]; ok && m.Context != "" {
 			member, err := o.fleet.Reach(ctx, m)
@@ -128,7 +129,7 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 	})
 	failed := false
 	suffix := ""
-	if o.DryRun != cmdutil.DryRunNone {
+	if o.DryRun != write.DryRunNone {
 		suffix = " (dry run)"
 	}
 	for _, r := range results {

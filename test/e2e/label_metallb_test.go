@@ -16,6 +16,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
@@ -167,8 +168,8 @@ func TestLabelRegionZone(t *testing.T) {
 	for _, m := range n.ManagedFields {
 		managers = append(managers, m.Manager)
 	}
-	if !strings.Contains(strings.Join(managers, ","), topology.DefaultFieldManager) {
-		t.Errorf("node c1-cp managers %v lack %s", managers, topology.DefaultFieldManager)
+	if !strings.Contains(strings.Join(managers, ","), write.FieldManager) {
+		t.Errorf("node c1-cp managers %v lack %s", managers, write.FieldManager)
 	}
 
 	// Another value without --overwrite: refused, nothing changed anywhere.

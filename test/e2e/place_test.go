@@ -18,13 +18,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
 // placeSamples is the OpenMCP guide's sample folder, as the reference has it
 // (the HAS sample still in its stale layout).
 func placeSamples() string {
-	return filepath.Join(sandbox.RepoRoot(), "pkg", "openmcp", "testdata", "reference", "sample")
+	return filepath.Join(sandbox.RepoRoot(), "pkg", "manifest", "testdata", "reference", "sample")
 }
 
 const placeNginx = `apiVersion: apps/v1
@@ -139,8 +140,8 @@ func TestPlaceOpenMCPObjects(t *testing.T) {
 	if n, _, _ := unstructured.NestedInt64(odep.Object, "spec", "replicas"); n != 8 {
 		t.Errorf("openmcp-deployment replicas %d, want the sample's 8", n)
 	}
-	if mgr := odep.GetManagedFields(); len(mgr) == 0 || mgr[0].Manager != openmcpapi.FieldManager || mgr[0].Operation != metav1.ManagedFieldsOperationApply {
-		t.Errorf("managed fields %+v, want a server-side apply by %s", mgr, openmcpapi.FieldManager)
+	if mgr := odep.GetManagedFields(); len(mgr) == 0 || mgr[0].Manager != write.FieldManager || mgr[0].Operation != metav1.ManagedFieldsOperationApply {
+		t.Errorf("managed fields %+v, want a server-side apply by %s", mgr, write.FieldManager)
 	}
 	// The plain Deployment in the HAS folder had no namespace: the context's default.
 	placeGet(t, fed.Host, placeKind("OpenMCPDeployment").GVR(), "default", "test-deployment2")
@@ -256,7 +257,7 @@ func TestPlaceOpenMCPObjects(t *testing.T) {
 // value and refuses a type the policy does not have.
 func TestPolicyGetAndSet(t *testing.T) {
 	fed := sandbox.Start(t, sandbox.Options{Members: 0})
-	policies := filepath.Join(sandbox.RepoRoot(), "pkg", "openmcp", "testdata", "reference", "policy")
+	policies := filepath.Join(sandbox.RepoRoot(), "pkg", "manifest", "testdata", "reference", "policy")
 	if res := fed.OpenMCP(t, "place", "-f", policies); res.Code != 0 {
 		t.Fatalf("place the default policies: %s", res.Stderr)
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/topology"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
 )
 
 // userSpec is a pod spec with affinity the user wrote by hand.
@@ -233,7 +234,7 @@ func TestEditPatchesDeploymentAndKeepsUserAffinity(t *testing.T) {
 	client := fake.NewClientset(deployment())
 	target, _ := ParseTarget([]string{"deploy/web"})
 	p := Placement{CSPs: []string{"gcp"}, Regions: []string{"europe-west2"}, Spread: "region", MaxSkew: 1}
-	res, err := Edit(context.Background(), client, "prod", target, DryRunNone, func(spec *corev1.PodSpec, s Spread) error {
+	res, err := Edit(context.Background(), client, "prod", target, write.DryRunNone, func(spec *corev1.PodSpec, s Spread) error {
 		Apply(spec, p, s)
 		return nil
 	})
@@ -264,7 +265,7 @@ func TestEditPatchesDeploymentAndKeepsUserAffinity(t *testing.T) {
 
 	// The same placement again changes nothing and sends nothing.
 	client.ClearActions()
-	res, err = Edit(context.Background(), client, "prod", target, DryRunNone, func(spec *corev1.PodSpec, s Spread) error { Apply(spec, p, s); return nil })
+	res, err = Edit(context.Background(), client, "prod", target, write.DryRunNone, func(spec *corev1.PodSpec, s Spread) error { Apply(spec, p, s); return nil })
 	if err != nil || res.Changed {
 		t.Errorf("second Edit: changed=%v err=%v", res.Changed, err)
 	}
@@ -278,7 +279,7 @@ func TestEditPatchesDeploymentAndKeepsUserAffinity(t *testing.T) {
 func TestEditClientDryRunWritesNothing(t *testing.T) {
 	client := fake.NewClientset(deployment())
 	target, _ := ParseTarget([]string{"deployment/web"})
-	res, err := Edit(context.Background(), client, "prod", target, DryRunClient, func(spec *corev1.PodSpec, s Spread) error {
+	res, err := Edit(context.Background(), client, "prod", target, write.DryRunClient, func(spec *corev1.PodSpec, s Spread) error {
 		Apply(spec, Placement{CSPs: []string{"aws"}}, s)
 		return nil
 	})
@@ -306,15 +307,15 @@ func TestEditRefusesStartedJobAndSpreadOnJobOrDaemonSet(t *testing.T) {
 		return nil
 	}
 	ran, _ := ParseTarget([]string{"job/ran"})
-	if _, err := Edit(context.Background(), client, "d", ran, DryRunNone, edit); err == nil || !strings.Contains(err.Error(), `job "ran" has started`) {
+	if _, err := Edit(context.Background(), client, "d", ran, write.DryRunNone, edit); err == nil || !strings.Contains(err.Error(), `job "ran" has started`) {
 		t.Errorf("started job: %v", err)
 	}
 	held, _ := ParseTarget([]string{"job/held"})
-	if _, err := Edit(context.Background(), client, "d", held, DryRunNone, edit); err != nil {
+	if _, err := Edit(context.Background(), client, "d", held, write.DryRunNone, edit); err != nil {
 		t.Errorf("suspended job: %v", err)
 	}
 	cj, _ := ParseTarget([]string{"cj/nightly"})
-	res, err := Edit(context.Background(), client, "d", cj, DryRunNone, func(spec *corev1.PodSpec, s Spread) error {
+	res, err := Edit(context.Background(), client, "d", cj, write.DryRunNone, func(spec *corev1.PodSpec, s Spread) error {
 		if s.Selector == nil || len(s.MatchLabelKeys) != 1 {
 			t.Errorf("cronjob spread selection %+v", s)
 		}

@@ -16,10 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
-)
 
-// FieldManager names the writer of place's patches.
-const FieldManager = "kubectl-mcks"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/write"
+)
 
 // Kind is a workload kind place can edit.
 type Kind struct {
@@ -100,15 +99,6 @@ func KindFor(typ string) (Kind, error) {
 	return Kind{}, fmt.Errorf("cannot place %q: place edits the pod template of deployments, statefulsets, daemonsets, jobs and cronjobs", typ)
 }
 
-// DryRun is kubectl's --dry-run strategy.
-type DryRun int
-
-const (
-	DryRunNone DryRun = iota
-	DryRunClient
-	DryRunServer
-)
-
 // EditFunc changes a pod spec; spread says how to select the workload's pods.
 type EditFunc func(spec *corev1.PodSpec, spread Spread) error
 
@@ -123,7 +113,7 @@ type Result struct {
 // Edit reads the workload, applies edit to its pod template and patches the
 // difference with a strategic merge patch that carries the resourceVersion
 // read, retrying on conflict with whoever wrote in between.
-func Edit(ctx context.Context, client kubernetes.Interface, namespace string, target Target, dryRun DryRun, edit EditFunc) (*Result, error) {
+func Edit(ctx context.Context, client kubernetes.Interface, namespace string, target Target, dryRun write.DryRun, edit EditFunc) (*Result, error) {
 	var result *Result
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		obj, err := get(ctx, client, namespace, target)
@@ -157,7 +147,7 @@ func Edit(ctx context.Context, client kubernetes.Interface, namespace string, ta
 			result = &Result{Object: obj, Before: beforeSpec}
 			return nil
 		}
-		if dryRun == DryRunClient {
+		if dryRun == write.DryRunClient {
 			result = &Result{Object: modified, Changed: true, Before: beforeSpec}
 			return nil
 		}
@@ -165,10 +155,7 @@ func Edit(ctx context.Context, client kubernetes.Interface, namespace string, ta
 		if err != nil {
 			return err
 		}
-		opts := metav1.PatchOptions{FieldManager: FieldManager}
-		if dryRun == DryRunServer {
-			opts.DryRun = []string{metav1.DryRunAll}
-		}
+		opts := metav1.PatchOptions{FieldManager: write.FieldManagerMCKS, DryRun: dryRun.Options()}
 		patched, err := doPatch(ctx, client, namespace, target, patch, opts)
 		if err != nil {
 			return err
