@@ -158,3 +158,65 @@ func TestMetalLBListClusterSelector(t *testing.T) {
 		t.Errorf("stdout\n%s", tf.out)
 	}
 }
+
+// A range that overlaps another member's pool is refused, naming that
+// cluster and pool, and nothing is written anywhere.
+func TestMetalLBRefusesOverlapWithAnotherMember(t *testing.T) {
+	tf := newTestFleet(t, twoPools())
+	o := metallbListOptions(tf)
+	o.List, o.Clusters, o.RangeValues = false, []string{"cluster2"}, []string{"10.0.3.248/29"}
+	err := runMetalLB(t, o)
+	if err == nil || !strings.Contains(err.Error(), `pool "default" (10.0.3.241-10.0.3.250) of cluster cluster1`) || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Errorf("Run: %v", err)
+	}
+	for name, kube := range tf.kube {
+		if w := writes(kube.Actions()); len(w) != 0 {
+			t.Errorf("%s: written despite the overlap: %v", name, w)
+		}
+	}
+	if tf.out.Len() != 0 {
+		t.Errorf("stdout %q", tf.out)
+	}
+}
+
+// A range that leaves out an address a Service holds is refused, naming
+// the Service.
+func TestMetalLBRefusesToStrandServices(t *testing.T) {
+	tf := newTestFleet(t, twoPools())
+	o := metallbListOptions(tf)
+	o.List, o.Clusters, o.RangeValues = false, []string{"cluster1"}, []string{"10.0.3.242-10.0.3.250"}
+	err := runMetalLB(t, o)
+	if err == nil || !strings.Contains(err.Error(), `leaves out 1 address(es) of pool "default" of cluster cluster1 that Services hold: 10.0.3.241 (Service web/nginx)`) {
+		t.Errorf("Run: %v", err)
+	}
+	if w := writes(tf.kube["cluster1"].Actions()); len(w) != 0 {
+		t.Errorf("written despite the stranded Service: %v", w)
+	}
+}
+
+// A free range replaces the member's legacy pool in its ConfigMap; the
+// other member is only read.
+func TestMetalLBWritesTheLegacyConfigMap(t *testing.T) {
+	tf := newTestFleet(t, twoPools())
+	o := metallbListOptions(tf)
+	o.List, o.Clusters, o.RangeValues = false, []string{"cluster1"}, []string{"10.0.3.240/28"}
+	if err := runMetalLB(t, o); err != nil {
+		t.Fatalf("Run: %v (stderr %q)", err, tf.errOut)
+	}
+	if want := "configmap/config configured\n"; tf.out.String() != want {
+		t.Errorf("stdout %q, want %q", tf.out, want)
+	}
+	if want := `cluster cluster1: MetalLB pool "default" in metallb-system, as the legacy ConfigMap`; !strings.Contains(tf.errOut.String(), want) {
+		t.Errorf("stderr %q lacks %q", tf.errOut, want)
+	}
+	cm, err := tf.kube["cluster1"].CoreV1().ConfigMaps(metallb.DefaultNamespace).Get(background, metallb.ConfigMapName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := cm.Data[metallb.ConfigMapKey]; !strings.Contains(cfg, "10.0.3.240/28") || strings.Contains(cfg, "10.0.3.241-10.0.3.250") {
+		t.Errorf("config not replaced:\n%s", cfg)
+	}
+	if w := writes(tf.kube["cluster2"].Actions()); len(w) != 0 {
+		t.Errorf("cluster2 written: %v", w)
+	}
+}
