@@ -20,7 +20,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // The command tests below run the commands' Validate and Run against a
@@ -53,7 +53,7 @@ func (tf *testFleet) streams() genericiooptions.IOStreams {
 }
 
 var (
-	openMCPClusterGVR = openmcp.ClusterKind.GVR()
+	openMCPClusterGVR = openmcpapi.ClusterKind.GVR()
 	ingressGVR        = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
 )
 

@@ -16,7 +16,6 @@ import (
 	"k8s.io/kubectl/pkg/cmd/get"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 )
 
@@ -180,7 +179,7 @@ func TestGetPrintsOneListWithFailedClusters(t *testing.T) {
 		u := unstructured.Unstructured{Object: it.(map[string]any)}
 		got = append(got, u.GetAnnotations()[fleet.ClusterAnnotation]+" "+u.GetKind()+" "+u.GetName())
 		if u.GetKind() == "Secret" {
-			if v, _, _ := unstructured.NestedString(u.Object, "data", "password"); v != openmcp.Redacted {
+			if v, _, _ := unstructured.NestedString(u.Object, "data", "password"); v != printing.Redacted {
 				t.Errorf("Secret value printed: %q", v)
 			}
 		}
@@ -192,7 +191,7 @@ func TestGetPrintsOneListWithFailedClusters(t *testing.T) {
 	if ann != `[{"cluster":"cluster3","reason":"no answer within --cluster-timeout 10s"}]` {
 		t.Errorf("failed-clusters annotation %q", ann)
 	}
-	if !strings.Contains(tf.errOut.String(), "The values of 1 Secret(s) are shown as "+openmcp.Redacted) {
+	if !strings.Contains(tf.errOut.String(), "The values of 1 Secret(s) are shown as "+printing.Redacted) {
 		t.Errorf("stderr %q", tf.errOut)
 	}
 	// The objects handed in are not changed by printing them.

@@ -203,10 +203,11 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("cluster %s: %w", m.Name, err)
 	}
-	if m.Member != nil {
-		// OpenMCP's own record of the member keeps the same region and zone.
+	// OpenMCP's own record of the member keeps the same region and zone; a
+	// client dry run, as kubectl's, sends no write at all.
+	if m.Member != nil && o.DryRun != write.DryRunClient {
 		rec := openmcpapi.ClusterRecord{Region: o.Region, Zone: o.Zone}
-		if _, err := openmcpapi.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun != write.DryRunNone); err != nil {
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, hostDyn, m.Name, rec, o.DryRun == write.DryRunServer); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: nodes labelled, but %v", m.Name, err)
 		}
 	}

@@ -225,14 +225,15 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster %s: %w", target.Name, err)
 	}
-	if target.Member != nil && len(o.ranges) > 0 && o.Pool == "default" {
-		// OpenMCP records one range per member: the default pool's.
+	if target.Member != nil && len(o.ranges) > 0 && o.Pool == "default" && o.DryRun != write.DryRunClient {
+		// OpenMCP records one range per member: the default pool's (a
+		// client dry run sends no write at all).
 		rec := openmcpapi.ClusterRecord{MetalLBFrom: o.ranges[0].From.String(), MetalLBTo: o.ranges[0].To.String()}
 		host, err := hostClients(o.fleet)
 		if err != nil {
 			return err
 		}
-		if _, err := openmcpapi.UpdateClusterRecord(ctx, host.Dynamic, target.Name, rec, o.DryRun != write.DryRunNone); err != nil {
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, host.Dynamic, target.Name, rec, o.DryRun == write.DryRunServer); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: pool written, but %v", target.Name, err)
 		}
 	}

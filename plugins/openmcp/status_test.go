@@ -11,7 +11,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // plannedDeployment is an OpenMCPDeployment the scheduler placed: 2
@@ -45,7 +45,7 @@ func threeMembers() []fakeMember {
 }
 
 func statusOptions(tf *testFleet) *StatusOptions {
-	kind, _ := openmcp.KindByName("openmcpdeployment")
+	kind, _ := openmcpapi.KindByName("openmcpdeployment")
 	return &StatusOptions{
 		IOStreams: tf.streams(),
 		Kind:      kind, Name: "web", namespace: "openmcp",
