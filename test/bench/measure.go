@@ -111,6 +111,7 @@ func median(ds []time.Duration) time.Duration {
 type variant struct {
 	Tool     string // toolOurs, toolLoop or toolXargs
 	Resource string
+	Note     string // an extra row of ours (default --max-parallel)
 	Cold     bool
 	Runs     int
 	Lines    int // newlines a correct run prints
@@ -121,6 +122,8 @@ type variant struct {
 	cpus  []time.Duration
 	rss   int64
 }
+
+const noteDefaultParallel = "default --max-parallel"
 
 const (
 	toolOurs  = "kubectl openmcp get"
@@ -166,6 +169,15 @@ func measureGet(ctx context.Context, cfg *config, f *fixture, rep *report) error
 						argv: func(dir string) []string {
 							return []string{cfg.Ours, "get", res, "--all-clusters", "-n", benchNamespace,
 								"--max-parallel", strconv.Itoa(max(n, 16)), "--kubeconfig", f.kubeconfig, "--cache-dir", dir}
+						},
+					})
+				}
+				if !cold && n > 16 {
+					// What a user gets without the flag.
+					vs = append(vs, &variant{
+						Tool: toolOurs, Resource: "pods", Note: noteDefaultParallel, Runs: cfg.Runs, Lines: n*cfg.Pods + 1,
+						argv: func(dir string) []string {
+							return []string{cfg.Ours, "get", "pods", "--all-clusters", "-n", benchNamespace, "--kubeconfig", f.kubeconfig, "--cache-dir", dir}
 						},
 					})
 				}
@@ -237,7 +249,7 @@ func measureGet(ctx context.Context, cfg *config, f *fixture, rep *report) error
 			}
 			for _, v := range vs {
 				rep.rows = append(rep.rows, getRow{
-					RTT: rtt, HostRTT: cfg.hostRTT(rtt), N: n, Cold: v.Cold, Resource: v.Resource, Tool: v.Tool,
+					RTT: rtt, HostRTT: cfg.hostRTT(rtt), N: n, Cold: v.Cold, Resource: v.Resource, Tool: v.Tool, Note: v.Note,
 					Wall: median(v.walls), CPU: median(v.cpus), Runs: len(v.walls), RSSKB: v.rss,
 				})
 			}
@@ -253,6 +265,11 @@ func measureGet(ctx context.Context, cfg *config, f *fixture, rep *report) error
 // metadata (the NAMESPACE column needs it): the memory of a larger answer.
 func measureExtras(ctx context.Context, cfg *config, f *fixture, rep *report) error {
 	n, rtt, _ := rep.targetCell()
+	if f.joined > n {
+		if err := f.unjoinAll(ctx); err != nil {
+			return err
+		}
+	}
 	if err := f.joinMembers(ctx, n); err != nil {
 		return err
 	}

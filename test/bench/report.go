@@ -34,6 +34,7 @@ type report struct {
 	floors    map[floorKey]time.Duration
 	nFloors   map[floorKey]time.Duration
 	join      []joinRow
+	exec      []execRow
 	elapsed   time.Duration
 	loadEnd   string
 }
@@ -108,7 +109,11 @@ func (r *report) commandLine() string {
 }
 
 func (r *report) tables() []table {
-	ts := []table{r.getTable(), r.targetTable(), r.startupTable(), r.sizeTable()}
+	ts := []table{r.getTable()}
+	if len(r.exec) > 0 {
+		ts = append(ts, r.execTable())
+	}
+	ts = append(ts, r.targetTable(), r.startupTable(), r.sizeTable())
 	if len(r.join) > 0 {
 		ts = append(ts, r.joinTable())
 	}
@@ -298,6 +303,8 @@ func (r *report) targetTable() table {
 			add(fmt.Sprintf("peak RSS, get pods N=%d x %d pods (%s)", n, r.cfg.Pods, what), mib(rss), "<= 256 MiB", rss <= 256<<10)
 		}
 	}
+	r.scaleTargets(add)
+	r.execTargets(add)
 	var kubectl time.Duration
 	for _, s := range r.startup {
 		if strings.HasSuffix(s.Name, ".cache/bin)") {
@@ -440,4 +447,60 @@ func ratio(a, b time.Duration) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2fx", float64(a)/float64(b))
+}
+
+// scaleTargets are issue 21's fleet-scale targets: get pods at 256 and 1024
+// members (the largest RTT measured, warm) under 1.0 s and 3.0 s, with
+// --max-parallel N and with the default, and peak RSS at 1024 x 500 pods.
+func (r *report) scaleTargets(add func(name, measured, limit string, pass bool)) {
+	rtt := r.cfg.maxRTT()
+	for _, c := range []struct {
+		n     int
+		limit time.Duration
+	}{{256, time.Second}, {1024, 3 * time.Second}} {
+		for _, note := range []string{"", noteDefaultParallel} {
+			row, ok := r.find(rtt, c.n, false, "pods", toolOurs, note)
+			if !ok {
+				continue
+			}
+			how := fmt.Sprintf("--max-parallel %d", max(c.n, 16))
+			if note != "" {
+				how = note
+			}
+			nf := r.oursStartup() + r.nFloors[floorKey{c.n, rtt, "pods", false}]
+			add(fmt.Sprintf("get pods N=%d %s warm, %s (issue 21; N-FLOOR %s)", c.n, fmtRTT(rtt), how, secs(nf)), secs(row.Wall), "< "+secs(c.limit), row.Wall < c.limit)
+		}
+	}
+	var rss int64
+	for _, row := range r.rows {
+		if row.Tool == toolOurs && row.N == 1024 && row.Resource == "pods" && row.Note != "-A: rows with metadata" {
+			rss = max(rss, row.RSSKB)
+		}
+	}
+	if rss > 0 {
+		add(fmt.Sprintf("peak RSS, get pods N=1024 x %d pods (issue 21)", r.cfg.Pods), mib(rss), "< 512 MiB", rss < 512<<10)
+	}
+}
+
+// execTargets: with the credential cache warm, the per-cluster plugin case
+// within 1.2x of static tokens at N=64.
+func (r *report) execTargets(add func(name, measured, limit string, pass bool)) {
+	var static, warm execRow
+	for _, row := range r.exec {
+		if row.N != 64 {
+			continue
+		}
+		switch {
+		case row.Creds == credStatic:
+			static = row
+		case row.Creds == credPerCluster && row.Cache == "warm":
+			warm = row
+		}
+	}
+	if static.Wall == 0 || warm.Wall == 0 {
+		return
+	}
+	x := float64(warm.Wall) / float64(static.Wall)
+	add(fmt.Sprintf("per-cluster exec plugin, cache warm / static tokens, N=64 %s (issue 21)", fmtRTT(warm.RTT)),
+		fmt.Sprintf("%s / %s = %.2fx", secs(warm.Wall), secs(static.Wall), x), "<= 1.2x", x <= 1.2)
 }
