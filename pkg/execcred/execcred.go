@@ -176,7 +176,10 @@ func (r *runner) forget(c *credentials) {
 		s.creds = nil
 	}
 	s.mu.Unlock()
-	if dir := cacheFolder(); dir != "" && (forgot || c.fromDisk) {
+	// Only the one that forgot it: a request that was refused the same
+	// credential later must not remove the file of the credential that
+	// replaced it.
+	if dir := cacheFolder(); dir != "" && forgot {
 		dropCache(dir, r.key)
 	}
 }

@@ -214,6 +214,9 @@ func run(ctx context.Context, cfg *config) error {
 			return fmt.Errorf("%s missing: run `make build` (plugins) and `make tools` (kubectl)", bin)
 		}
 	}
+	if err := checkFileLimit(cfg.proxiesN()); err != nil {
+		return err
+	}
 	dir := cfg.Dir
 	if dir == "" {
 		var err error
@@ -290,5 +293,19 @@ func serve(ctx context.Context, cfg *config, dir string) error {
 	fmt.Printf("export KUBECONFIG=%s  # openmcp and cluster1..cluster%d at %s; namespace %s; Ctrl-C ends\n",
 		f.kubeconfig, cfg.maxN(), fmtRTT(cfg.maxRTT()), benchNamespace)
 	<-ctx.Done()
+	return nil
+}
+
+// checkFileLimit: this process holds a listener and, during a run, two
+// connections per member proxy (Go has already raised its soft limit on open
+// files to the hard one; the plugins, Go too, raise theirs).
+func checkFileLimit(n int) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil
+	}
+	if need := uint64(3*n + 512); lim.Cur < need {
+		return fmt.Errorf("%d member proxies need about %d open files, and the limit is %d: raise it (ulimit -n %d) or lower -n", n, need, lim.Cur, need)
+	}
 	return nil
 }
