@@ -125,6 +125,17 @@ type variant struct {
 
 const noteDefaultParallel = "default --max-parallel"
 
+// timeoutArgs: above 64 clusters one apiserver on this machine serves all
+// of them, and the first (untimed) run, which also fills N discovery
+// caches, takes longer than the default 10 s per cluster; the measured runs
+// must finish to be measured, not time out.
+func timeoutArgs(n int) []string {
+	if n <= 64 {
+		return nil
+	}
+	return []string{"--cluster-timeout", "5m"}
+}
+
 const (
 	toolOurs  = "kubectl openmcp get"
 	toolLoop  = "for ctx; kubectl get"
@@ -167,8 +178,8 @@ func measureGet(ctx context.Context, cfg *config, f *fixture, rep *report) error
 					vs = append(vs, &variant{
 						Tool: toolOurs, Resource: res, Cold: cold, Runs: cfg.Runs, Lines: n*items[res] + 1,
 						argv: func(dir string) []string {
-							return []string{cfg.Ours, "get", res, "--all-clusters", "-n", benchNamespace,
-								"--max-parallel", strconv.Itoa(max(n, 16)), "--kubeconfig", f.kubeconfig, "--cache-dir", dir}
+							return append([]string{cfg.Ours, "get", res, "--all-clusters", "-n", benchNamespace,
+								"--max-parallel", strconv.Itoa(max(n, 16)), "--kubeconfig", f.kubeconfig, "--cache-dir", dir}, timeoutArgs(n)...)
 						},
 					})
 				}
@@ -177,7 +188,7 @@ func measureGet(ctx context.Context, cfg *config, f *fixture, rep *report) error
 					vs = append(vs, &variant{
 						Tool: toolOurs, Resource: "pods", Note: noteDefaultParallel, Runs: cfg.Runs, Lines: n*cfg.Pods + 1,
 						argv: func(dir string) []string {
-							return []string{cfg.Ours, "get", "pods", "--all-clusters", "-n", benchNamespace, "--kubeconfig", f.kubeconfig, "--cache-dir", dir}
+							return append([]string{cfg.Ours, "get", "pods", "--all-clusters", "-n", benchNamespace, "--kubeconfig", f.kubeconfig, "--cache-dir", dir}, timeoutArgs(n)...)
 						},
 					})
 				}
@@ -288,7 +299,7 @@ func measureExtras(ctx context.Context, cfg *config, f *fixture, rep *report) er
 	for _, e := range extras {
 		f.setRTT(rtt, e.hostRTT)
 		argv := append([]string{cfg.Ours, "get", e.res, "--all-clusters", "-n", benchNamespace, "--max-parallel", strconv.Itoa(max(n, 16)),
-			"--kubeconfig", f.kubeconfig, "--cache-dir", dir}, e.args...)
+			"--kubeconfig", f.kubeconfig, "--cache-dir", dir}, append(e.args, timeoutArgs(n)...)...)
 		var walls, cpus []time.Duration
 		var rss int64
 		want := n*cfg.Pods + 1
