@@ -35,6 +35,7 @@ type report struct {
 	nFloors   map[floorKey]time.Duration
 	join      []joinRow
 	exec      []execRow
+	failed    []string // extra rows left out, and why
 	elapsed   time.Duration
 	loadEnd   string
 }
@@ -211,6 +212,9 @@ func (r *report) getTable() table {
 		"N-FLOOR = the same start-up + N such minimal clients at once through N proxies (median of 3): what one apiserver on this machine can serve to N clusters' lists (in a real federation each cluster has its own apiserver).",
 		"PEAK RSS: the largest process (for the loops, the largest kubectl; xargs runs up to " + strconv.Itoa(r.cfg.XargsP) + " at once). PEER/US = peer's wall / ours; /OUR N=1 = ours / ours at N=1.",
 		"kubefedctl v0.10.0 has no get (its commands are join, unjoin, enable, disable, federate, orphaning): nothing to compare.",
+	}
+	for _, f := range r.failed {
+		t.notes = append(t.notes, "Left out (failed): "+f)
 	}
 	if g := r.memoryGrowth(); g != "" {
 		t.notes = append(t.notes, g)
