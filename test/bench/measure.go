@@ -118,9 +118,21 @@ type variant struct {
 	argv     func(cacheDir string) []string
 	env      []string
 
-	walls []time.Duration
-	cpus  []time.Duration
-	rss   int64
+	walls  []time.Duration
+	cpus   []time.Duration
+	rss    int64
+	failed bool
+}
+
+// leaveOut marks a variant failed and says why in the report.
+func (r *report) leaveOut(v *variant, n int, err error) {
+	v.failed = true
+	msg := err.Error()
+	if len(msg) > 400 {
+		msg = msg[:200] + " ... " + msg[len(msg)-200:]
+	}
+	logf("bench: %s %s (%s) at N=%d failed, left out: %s", v.Tool, v.Resource, v.Note, n, msg)
+	r.failed = append(r.failed, fmt.Sprintf("%s %s %s at N=%d: %s", v.Tool, v.Resource, v.Note, n, msg))
 }
 
 const noteDefaultParallel = "default --max-parallel"
@@ -227,12 +239,15 @@ func measureGet(ctx context.Context, cfg *config, f *fixture, rep *report) error
 					dir = warmKubectl
 				}
 				if _, err := execute(ctx, v.argv(dir), v.env); err != nil {
-					return fmt.Errorf("warm-up: %w", err)
+					if n <= 64 || ctx.Err() != nil {
+						return fmt.Errorf("warm-up: %w", err)
+					}
+					rep.leaveOut(v, n, fmt.Errorf("warm-up: %w", err))
 				}
 			}
 			for r := range cfg.Runs {
 				for _, v := range vs {
-					if r >= v.Runs {
+					if r >= v.Runs || v.failed {
 						continue
 					}
 					dir := warmOurs
@@ -247,11 +262,17 @@ func measureGet(ctx context.Context, cfg *config, f *fixture, rep *report) error
 					if v.Cold {
 						_ = os.RemoveAll(dir)
 					}
-					if err != nil {
-						return err
+					if err == nil && s.Lines != v.Lines {
+						err = fmt.Errorf("%s %s at N=%d printed %d lines, want %d: not every cluster answered", v.Tool, v.Resource, n, s.Lines, v.Lines)
 					}
-					if s.Lines != v.Lines {
-						return fmt.Errorf("%s %s at N=%d printed %d lines, want %d: not every cluster answered", v.Tool, v.Resource, n, s.Lines, v.Lines)
+					if err != nil {
+						// Above 64 members one overloaded apiserver may fail a
+						// run: the row is left out with its reason, the rest kept.
+						if n <= 64 || ctx.Err() != nil {
+							return err
+						}
+						rep.leaveOut(v, n, err)
+						continue
 					}
 					v.walls = append(v.walls, s.Wall)
 					v.cpus = append(v.cpus, s.CPU)
@@ -259,6 +280,9 @@ func measureGet(ctx context.Context, cfg *config, f *fixture, rep *report) error
 				}
 			}
 			for _, v := range vs {
+				if len(v.walls) == 0 {
+					continue
+				}
 				rep.rows = append(rep.rows, getRow{
 					RTT: rtt, HostRTT: cfg.hostRTT(rtt), N: n, Cold: v.Cold, Resource: v.Resource, Tool: v.Tool, Note: v.Note,
 					Wall: median(v.walls), CPU: median(v.cpus), Runs: len(v.walls), RSSKB: v.rss,
