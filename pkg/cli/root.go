@@ -83,6 +83,7 @@ func NewRoot(name, short, long string, streams genericiooptions.IOStreams) *Root
 	r.ConfigFlags.AddFlags(flags)
 	flags.StringVar(&r.Color, "color", string(ColorAuto), "Colorize output: auto (only on a terminal, never when NO_COLOR is set), always or never")
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	execcred.AddFlags(flags, r.ConfigFlags.CacheDir)
 
 	// klog's -v, and nothing else of klog: its other flags are noise for a CLI.
 	goFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
@@ -132,6 +133,9 @@ func (r *Root) setUp() error {
 		return &UsageError{Err: fmt.Errorf("invalid -v %q: want a number", r.verbosity.Value.String())}
 	}
 	setUpLogging(r.Streams.ErrOut, v)
+	if err := execcred.CheckFlags(); err != nil {
+		return &UsageError{Err: err}
+	}
 	if t := r.ConfigFlags.Timeout; t != nil && !validTimeout(*t) {
 		// client-go would say "Invalid timeout value" without the value, and only at the first request.
 		return Usagef("invalid --request-timeout %q: want a duration such as 30s or 1m, or 0 for none", *t)

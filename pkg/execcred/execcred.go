@@ -19,10 +19,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +34,7 @@ import (
 	"k8s.io/client-go/rest"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/transport"
+	"k8s.io/klog/v2"
 )
 
 // DefaultTimeout bounds a plugin run when the request has no deadline of
@@ -50,6 +54,8 @@ func Guard(cfg *rest.Config, contextName string) (*rest.Config, error) {
 		return cfg, nil
 	}
 	r := &runner{context: contextName, exec: cfg.ExecProvider.DeepCopy(), cluster: clusterInfo(cfg)}
+	r.key = cacheKey(r)
+	r.shared = sharedFor(r.key)
 	base := rest.CopyConfig(cfg)
 	base.ExecProvider = nil
 	tc, err := base.TransportConfig()
@@ -75,24 +81,49 @@ func Guard(cfg *rest.Config, contextName string) (*rest.Config, error) {
 }
 
 type credentials struct {
-	token   string
-	cert    *tls.Certificate
-	expires time.Time // zero: until the server refuses it
+	token           string
+	cert            *tls.Certificate
+	certPEM, keyPEM []byte
+	expires         time.Time // zero: until the server refuses it
+	fromDisk        bool      // read from the cache across invocations
 }
 
 func (c *credentials) valid() bool {
 	return c != nil && (c.expires.IsZero() || time.Until(c.expires) > 10*time.Second)
 }
 
-// runner runs one context's plugin, once at a time, and keeps what it gave.
+// runner runs one context's plugin, once at a time, and keeps what it gave
+// in what it shares with every context of the same exec configuration (the
+// same key): N contexts that run the same command with the same arguments
+// and environment run it once, as client-go does.
 type runner struct {
 	context string
 	exec    *clientcmdapi.ExecConfig
 	cluster map[string]any
+	key     string
+	shared  *shared
+}
 
+type shared struct {
 	mu    sync.Mutex
 	creds *credentials
 	call  *call
+}
+
+var (
+	sharedMu sync.Mutex
+	sharedBy = map[string]*shared{}
+)
+
+func sharedFor(key string) *shared {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	s := sharedBy[key]
+	if s == nil {
+		s = &shared{}
+		sharedBy[key] = s
+	}
+	return s
 }
 
 type call struct {
@@ -104,28 +135,29 @@ type call struct {
 // get returns valid credentials, running the plugin if needed; a second
 // caller waits for the run in progress, but never past its own ctx.
 func (r *runner) get(ctx context.Context) (*credentials, error) {
-	r.mu.Lock()
-	if r.creds.valid() {
-		c := r.creds
-		r.mu.Unlock()
+	s := r.shared
+	s.mu.Lock()
+	if s.creds.valid() {
+		c := s.creds
+		s.mu.Unlock()
 		return c, nil
 	}
-	c := r.call
+	c := s.call
 	if c == nil {
 		c = &call{done: make(chan struct{})}
-		r.call = c
+		s.call = c
 		go func() {
-			c.creds, c.err = r.run(ctx)
-			r.mu.Lock()
-			r.call = nil
+			c.creds, c.err = r.fetch(ctx)
+			s.mu.Lock()
+			s.call = nil
 			if c.err == nil {
-				r.creds = c.creds
+				s.creds = c.creds
 			}
-			r.mu.Unlock()
+			s.mu.Unlock()
 			close(c.done)
 		}()
 	}
-	r.mu.Unlock()
+	s.mu.Unlock()
 	select {
 	case <-c.done:
 		return c.creds, c.err
@@ -137,20 +169,47 @@ func (r *runner) get(ctx context.Context) (*credentials, error) {
 // forget drops credentials the server refused, so the next request runs the
 // plugin again (as client-go does after a 401).
 func (r *runner) forget(c *credentials) {
-	r.mu.Lock()
-	if r.creds == c {
-		r.creds = nil
+	s := r.shared
+	s.mu.Lock()
+	forgot := s.creds == c
+	if forgot {
+		s.creds = nil
 	}
-	r.mu.Unlock()
+	s.mu.Unlock()
+	// Only the one that forgot it: a request that was refused the same
+	// credential later must not remove the file of the credential that
+	// replaced it.
+	if dir := cacheFolder(); dir != "" && forgot {
+		dropCache(dir, r.key)
+	}
+}
+
+// fetch returns the cached credential of the configuration if the cache is
+// on and holds one still valid, else runs the plugin (and caches what it
+// returned, if it expires).
+func (r *runner) fetch(ctx context.Context) (*credentials, error) {
+	dir := cacheFolder()
+	if dir != "" {
+		if c := readCache(dir, r.key, r.fromCache); c != nil {
+			klog.V(4).Infof("exec credential plugin of context %q: not run, its credential is cached until %s", r.context, c.expires.Format(time.RFC3339))
+			return c, nil
+		}
+	}
+	c, err := r.run(ctx)
+	if err == nil && dir != "" {
+		writeCache(dir, r.key, c)
+	}
+	return c, err
 }
 
 // cert is the TLS client certificate callback: only ever reads what the
 // round trip before the handshake has fetched.
 func (r *runner) cert() (*tls.Certificate, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.creds != nil && r.creds.cert != nil {
-		return r.creds.cert, nil
+	s := r.shared
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.creds != nil && s.creds.cert != nil {
+		return s.creds.cert, nil
 	}
 	return nil, nil
 }
@@ -185,6 +244,16 @@ func (r *runner) run(ctx context.Context) (*credentials, error) {
 	// No stdin: a plugin that prompts reads end-of-file at once.
 	cmd.WaitDelay = time.Second
 	ownGroup(cmd)
+	queued := time.Now()
+	release, err := acquireSlot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s gave no credentials before the time limit: it waited %s for one of the %d plugins run at once, and was not started", name, time.Since(queued).Round(time.Millisecond), cap(slots))
+	}
+	defer release()
+	started := time.Now()
+	defer func() {
+		klog.V(4).Infof("exec credential plugin of context %q ran for %s after waiting %s for a free plugin slot", r.context, time.Since(started).Round(time.Millisecond), started.Sub(queued).Round(time.Millisecond))
+	}()
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 			hint := Clean(r.exec.InstallHint, 200)
@@ -243,18 +312,39 @@ func (r *runner) decode(name string, out []byte) (*credentials, error) {
 	case (cred.Status.ClientCertificateData == "") != (cred.Status.ClientKeyData == ""):
 		return nil, fmt.Errorf("%s returned a certificate or a key without the other", name)
 	}
-	c := &credentials{token: cred.Status.Token}
+	c := cached{Token: cred.Status.Token, ClientCertificateData: cred.Status.ClientCertificateData, ClientKeyData: cred.Status.ClientKeyData}
 	if cred.Status.ExpirationTimestamp != nil {
-		c.expires = *cred.Status.ExpirationTimestamp
+		c.ExpirationTimestamp = *cred.Status.ExpirationTimestamp
 	}
-	if cred.Status.ClientCertificateData != "" {
-		cert, err := tls.X509KeyPair([]byte(cred.Status.ClientCertificateData), []byte(cred.Status.ClientKeyData))
+	creds, err := newCredentials(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s %v", name, err)
+	}
+	return creds, nil
+}
+
+// fromCache decodes a cache file's credential as decode does the plugin's.
+func (r *runner) fromCache(c cached) (*credentials, error) {
+	if c.Token == "" && c.ClientCertificateData == "" || (c.ClientCertificateData == "") != (c.ClientKeyData == "") {
+		return nil, errors.New("incomplete")
+	}
+	return newCredentials(c)
+}
+
+func newCredentials(c cached) (*credentials, error) {
+	if strings.ContainsFunc(c.Token, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+		return nil, errors.New("returned a token with spaces or control characters, which no Authorization header can carry")
+	}
+	creds := &credentials{token: c.Token, expires: c.ExpirationTimestamp}
+	if c.ClientCertificateData != "" {
+		cert, err := tls.X509KeyPair([]byte(c.ClientCertificateData), []byte(c.ClientKeyData))
 		if err != nil {
-			return nil, fmt.Errorf("%s returned a certificate and key that do not parse", name)
+			return nil, errors.New("returned a certificate and key that do not parse")
 		}
-		c.cert = &cert
+		creds.cert = &cert
+		creds.certPEM, creds.keyPEM = []byte(c.ClientCertificateData), []byte(c.ClientKeyData)
 	}
-	return c, nil
+	return creds, nil
 }
 
 // roundTripper puts the plugin's token on requests that carry none.
@@ -271,15 +361,43 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if creds.token != "" {
-		req = utilnet.CloneRequest(req)
-		req.Header.Set("Authorization", "Bearer "+creds.token)
+	res, err := t.next.RoundTrip(withToken(req, creds))
+	if err != nil || res.StatusCode != http.StatusUnauthorized {
+		return res, err
 	}
-	res, err := t.next.RoundTrip(req)
-	if err == nil && res.StatusCode == http.StatusUnauthorized {
-		t.r.forget(creds)
+	t.r.forget(creds)
+	// A cached credential the server refuses (revoked, or its role
+	// removed) is dropped, and the request made once more with what the
+	// plugin returns now, if it can be sent again.
+	if !creds.fromDisk || creds.token == "" || (req.Body != nil && req.GetBody == nil) {
+		return res, nil
 	}
-	return res, err
+	fresh, ferr := t.r.get(req.Context())
+	if ferr != nil || fresh == creds {
+		return res, nil
+	}
+	again := req
+	if req.Body != nil {
+		body, berr := req.GetBody()
+		if berr != nil {
+			return res, nil
+		}
+		again = req.Clone(req.Context())
+		again.Body = body
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	res.Body.Close()
+	klog.V(4).Infof("exec credential plugin of context %q: the cached credential was refused (401); asked again with a new one", t.r.context)
+	return t.next.RoundTrip(withToken(again, fresh))
+}
+
+func withToken(req *http.Request, creds *credentials) *http.Request {
+	if creds.token == "" {
+		return req
+	}
+	req = utilnet.CloneRequest(req)
+	req.Header.Set("Authorization", "Bearer "+creds.token)
+	return req
 }
 
 func (t *roundTripper) WrappedRoundTripper() http.RoundTripper { return t.next }
@@ -315,6 +433,33 @@ func (c *capped) Write(p []byte) (int, error) {
 		c.Buffer.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+// slots bounds the plugins run at once, whatever --max-parallel is: a plugin
+// is a process that spends CPU (aws eks get-token, a Python program, about
+// 0.3 s; the bench's 150 ms), and hundreds of them at once only share the
+// cores, each taking as long as all of them, so that none gives its
+// credential before the last. One per core finishes the same work in the
+// same total time, but the first credentials come after one plugin's time,
+// and the clusters that got them are read while the others wait.
+// OPENMCP_EXEC_PLUGIN_PARALLEL overrides it (for measurement).
+var slots = make(chan struct{}, pluginSlots())
+
+func pluginSlots() int {
+	if n, err := strconv.Atoi(os.Getenv("OPENMCP_EXEC_PLUGIN_PARALLEL")); err == nil && n > 0 {
+		return n
+	}
+	return max(2, runtime.NumCPU())
+}
+
+// acquireSlot waits for a plugin slot until ctx ends.
+func acquireSlot(ctx context.Context) (func(), error) {
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // The plugins still running, killed with their children at exit (KillAll).

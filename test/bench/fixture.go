@@ -70,7 +70,7 @@ func newFixture(ctx context.Context, cfg *config, dir string) (_ *fixture, err e
 	if f.host, err = delayproxy.Start(target.Host, 0); err != nil {
 		return nil, err
 	}
-	for range cfg.maxN() {
+	for range cfg.proxiesN() {
 		p, err := delayproxy.Start(target.Host, 0)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -84,12 +85,26 @@ func measureFloors(ctx context.Context, cfg *config, f *fixture, rep *report, n 
 					wg.Go(func() { _, errs[k] = minimalGet(ctx, f.proxies[k], tlsConfig, listPaths[res], cold) })
 				}
 				wg.Wait()
+				took := time.Since(start)
+				failed := 0
+				var first error
 				for _, err := range errs {
 					if err != nil {
-						return fmt.Errorf("floor of %d clusters: %w", n, err)
+						failed++
+						first = cmp.Or(first, err)
 					}
 				}
-				ds = append(ds, time.Since(start))
+				if failed > 0 {
+					// Above 64 one apiserver on two cores may drop some
+					// of N simultaneous clients: that run is left out.
+					if n <= 64 || ctx.Err() != nil {
+						return fmt.Errorf("floor of %d clusters: %w", n, first)
+					}
+					logf("bench: floor of %d clusters: %d of them failed (%v), run left out", n, failed, first)
+					rep.failed = append(rep.failed, fmt.Sprintf("a run of the N-FLOOR of %d %s clusters: %d minimal clients failed (%v)", n, res, failed, first))
+					continue
+				}
+				ds = append(ds, took)
 			}
 			rep.nFloors[floorKey{n, rtt, res, cold}] = median(ds)
 		}

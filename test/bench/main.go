@@ -29,6 +29,7 @@ import (
 
 type config struct {
 	Ns          []int
+	ExecNs      []int
 	RTTs        []time.Duration
 	HostRTT     string
 	Runs        int
@@ -72,6 +73,7 @@ func parseFlags(args []string) (*config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	ns := fs.String("n", "1,4,16,64", "numbers of clusters (add 256 to see the curve)")
 	rtts := fs.String("rtt", "0,50ms", "round-trip times of the clusters")
+	execNs := fs.String("exec-n", "16,64", `numbers of clusters for the exec credential plugin table (issue 21), at the target RTT; "" skips it (add 256 for the curve)`)
 	c := &config{}
 	fs.StringVar(&c.HostRTT, "host-rtt", "same", `round-trip time of the host ("same" as the members, or a duration)`)
 	fs.IntVar(&c.Runs, "runs", 5, "runs per measurement (the median is reported)")
@@ -121,10 +123,18 @@ func parseFlags(args []string) (*config, error) {
 		if !set["floor-runs"] {
 			c.FloorRuns = 5
 		}
+		if !set["exec-n"] {
+			*execNs = ""
+		}
 	}
 	var err error
 	if c.Ns, err = parseInts(*ns); err != nil {
 		return nil, fmt.Errorf("invalid -n %q: %w", *ns, err)
+	}
+	if *execNs != "" {
+		if c.ExecNs, err = parseInts(*execNs); err != nil {
+			return nil, fmt.Errorf("invalid -exec-n %q: %w", *execNs, err)
+		}
 	}
 	if c.RTTs, err = parseDurations(*rtts); err != nil {
 		return nil, fmt.Errorf("invalid -rtt %q: %w", *rtts, err)
@@ -180,6 +190,15 @@ func (c *config) hostRTT(rtt time.Duration) time.Duration {
 
 func (c *config) maxN() int { return c.Ns[len(c.Ns)-1] }
 
+// proxiesN is the number of member proxies: for the main table and the exec one.
+func (c *config) proxiesN() int {
+	n := c.maxN()
+	if len(c.ExecNs) > 0 {
+		n = max(n, c.ExecNs[len(c.ExecNs)-1])
+	}
+	return n
+}
+
 func (c *config) maxRTT() time.Duration {
 	m := c.RTTs[0]
 	for _, r := range c.RTTs {
@@ -194,6 +213,9 @@ func run(ctx context.Context, cfg *config) error {
 		if _, err := os.Stat(bin); err != nil {
 			return fmt.Errorf("%s missing: run `make build` (plugins) and `make tools` (kubectl)", bin)
 		}
+	}
+	if err := checkFileLimit(cfg.proxiesN()); err != nil {
+		return err
 	}
 	dir := cfg.Dir
 	if dir == "" {
@@ -232,6 +254,9 @@ func run(ctx context.Context, cfg *config) error {
 			return err
 		}
 	}
+	if err := measureExec(ctx, cfg, f, rep); err != nil {
+		return err
+	}
 	if cfg.JoinRuns > 0 {
 		if rep.join, err = measureJoin(ctx, cfg, f); err != nil {
 			return err
@@ -268,5 +293,19 @@ func serve(ctx context.Context, cfg *config, dir string) error {
 	fmt.Printf("export KUBECONFIG=%s  # openmcp and cluster1..cluster%d at %s; namespace %s; Ctrl-C ends\n",
 		f.kubeconfig, cfg.maxN(), fmtRTT(cfg.maxRTT()), benchNamespace)
 	<-ctx.Done()
+	return nil
+}
+
+// checkFileLimit: this process holds a listener and, during a run, two
+// connections per member proxy (Go has already raised its soft limit on open
+// files to the hard one; the plugins, Go too, raise theirs).
+func checkFileLimit(n int) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil
+	}
+	if need := uint64(3*n + 512); lim.Cur < need {
+		return fmt.Errorf("%d member proxies need about %d open files, and the limit is %d: raise it (ulimit -n %d) or lower -n", n, need, lim.Cur, need)
+	}
 	return nil
 }

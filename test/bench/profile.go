@@ -28,6 +28,7 @@ func profileGet(ctx context.Context, cfg *config, f *fixture) error {
 	f.setRTT(rtt, cfg.hostRTT(rtt))
 	args := []string{"get", "pods", "--all-clusters", "-n", benchNamespace, "--max-parallel", strconv.Itoa(max(n, 16)),
 		"--kubeconfig", f.kubeconfig, "--cache-dir", filepath.Join(f.dir, "cache", "warm-openmcp")}
+	args = append(args, timeoutArgs(n)...)
 	once := func() error {
 		var errOut strings.Builder
 		streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}

@@ -34,6 +34,8 @@ type report struct {
 	floors    map[floorKey]time.Duration
 	nFloors   map[floorKey]time.Duration
 	join      []joinRow
+	exec      []execRow
+	failed    []string // extra rows left out, and why
 	elapsed   time.Duration
 	loadEnd   string
 }
@@ -108,7 +110,11 @@ func (r *report) commandLine() string {
 }
 
 func (r *report) tables() []table {
-	ts := []table{r.getTable(), r.targetTable(), r.startupTable(), r.sizeTable()}
+	ts := []table{r.getTable()}
+	if len(r.exec) > 0 {
+		ts = append(ts, r.execTable())
+	}
+	ts = append(ts, r.targetTable(), r.startupTable(), r.sizeTable())
 	if len(r.join) > 0 {
 		ts = append(ts, r.joinTable())
 	}
@@ -199,13 +205,16 @@ func (r *report) getTable() table {
 	}
 	t.notes = []string{
 		"WALL: median of RUNS runs, fork to exit, output read through a pipe and checked (every cluster's every object listed). CPU: median user+sys time of the command's processes (less sensitive than WALL to other load on the machine).",
-		fmt.Sprintf("Commands: `%s --all-clusters -n %s --max-parallel max(N,16)`; `for ctx in cluster1..N; do kubectl get pods -n %s --context $ctx; done`; `printf 'cluster%%d\\n' ... | xargs -P %d -n 1 kubectl get pods -n %s --context`. cold = a fresh empty --cache-dir per run (discovery from the server, no remembered members), warm = a --cache-dir filled by an untimed run (discovery, and the member list get remembers).",
+		fmt.Sprintf("Commands: `%s --all-clusters -n %s --max-parallel max(N,16)` (above N=64 also `--cluster-timeout 5m`, so that the untimed first run, which fills N discovery caches from one apiserver, finishes); `for ctx in cluster1..N; do kubectl get pods -n %s --context $ctx; done`; `printf 'cluster%%d\\n' ... | xargs -P %d -n 1 kubectl get pods -n %s --context`. cold = a fresh empty --cache-dir per run (discovery from the server, no remembered members), warm = a --cache-dir filled by an untimed run (discovery, and the member list get remembers).",
 			toolOurs+" RESOURCE", benchNamespace, benchNamespace, r.cfg.XargsP, benchNamespace),
 		"Each proxy delays every chunk by RTT/2 in each direction and holds a connection's first client bytes for one extra RTT (the TCP handshake that loopback skips); " + host + ".",
 		fmt.Sprintf("FLOOR = start-up of `kubectl-openmcp version` (%s) + the fastest of %d runs of a minimal Go client through one proxy: TCP connect, TLS 1.3 handshake, [cold: GET /api and /apis at once], the Table list get makes (limit=500, includeObject=None), body read, not decoded.", secs(r.oursStartup()), r.cfg.FloorRuns),
 		"N-FLOOR = the same start-up + N such minimal clients at once through N proxies (median of 3): what one apiserver on this machine can serve to N clusters' lists (in a real federation each cluster has its own apiserver).",
 		"PEAK RSS: the largest process (for the loops, the largest kubectl; xargs runs up to " + strconv.Itoa(r.cfg.XargsP) + " at once). PEER/US = peer's wall / ours; /OUR N=1 = ours / ours at N=1.",
 		"kubefedctl v0.10.0 has no get (its commands are join, unjoin, enable, disable, federate, orphaning): nothing to compare.",
+	}
+	for _, f := range r.failed {
+		t.notes = append(t.notes, "Left out (failed): "+f)
 	}
 	if g := r.memoryGrowth(); g != "" {
 		t.notes = append(t.notes, g)
@@ -298,6 +307,8 @@ func (r *report) targetTable() table {
 			add(fmt.Sprintf("peak RSS, get pods N=%d x %d pods (%s)", n, r.cfg.Pods, what), mib(rss), "<= 256 MiB", rss <= 256<<10)
 		}
 	}
+	r.scaleTargets(add)
+	r.execTargets(add)
 	var kubectl time.Duration
 	for _, s := range r.startup {
 		if strings.HasSuffix(s.Name, ".cache/bin)") {
@@ -440,4 +451,60 @@ func ratio(a, b time.Duration) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2fx", float64(a)/float64(b))
+}
+
+// scaleTargets are issue 21's fleet-scale targets: get pods at 256 and 1024
+// members (the largest RTT measured, warm) under 1.0 s and 3.0 s, with
+// --max-parallel N and with the default, and peak RSS at 1024 x 500 pods.
+func (r *report) scaleTargets(add func(name, measured, limit string, pass bool)) {
+	rtt := r.cfg.maxRTT()
+	for _, c := range []struct {
+		n     int
+		limit time.Duration
+	}{{256, time.Second}, {1024, 3 * time.Second}} {
+		for _, note := range []string{"", noteDefaultParallel} {
+			row, ok := r.find(rtt, c.n, false, "pods", toolOurs, note)
+			if !ok {
+				continue
+			}
+			how := fmt.Sprintf("--max-parallel %d", max(c.n, 16))
+			if note != "" {
+				how = note
+			}
+			nf := r.oursStartup() + r.nFloors[floorKey{c.n, rtt, "pods", false}]
+			add(fmt.Sprintf("get pods N=%d %s warm, %s (issue 21; N-FLOOR %s)", c.n, fmtRTT(rtt), how, secs(nf)), secs(row.Wall), "< "+secs(c.limit), row.Wall < c.limit)
+		}
+	}
+	var rss int64
+	for _, row := range r.rows {
+		if row.Tool == toolOurs && row.N == 1024 && row.Resource == "pods" && row.Note != "-A: rows with metadata" {
+			rss = max(rss, row.RSSKB)
+		}
+	}
+	if rss > 0 {
+		add(fmt.Sprintf("peak RSS, get pods N=1024 x %d pods (issue 21)", r.cfg.Pods), mib(rss), "< 512 MiB", rss < 512<<10)
+	}
+}
+
+// execTargets: with the credential cache warm, the per-cluster plugin case
+// within 1.2x of static tokens at N=64.
+func (r *report) execTargets(add func(name, measured, limit string, pass bool)) {
+	var static, warm execRow
+	for _, row := range r.exec {
+		if row.N != 64 {
+			continue
+		}
+		switch {
+		case row.Creds == credStatic:
+			static = row
+		case row.Creds == credPerCluster && row.Cache == "warm":
+			warm = row
+		}
+	}
+	if static.Wall == 0 || warm.Wall == 0 {
+		return
+	}
+	x := float64(warm.Wall) / float64(static.Wall)
+	add(fmt.Sprintf("per-cluster exec plugin, cache warm / static tokens, N=64 %s (issue 21)", fmtRTT(warm.RTT)),
+		fmt.Sprintf("%s / %s = %.2fx", secs(warm.Wall), secs(static.Wall), x), "<= 1.2x", x <= 1.2)
 }
