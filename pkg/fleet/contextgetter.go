@@ -48,6 +48,7 @@ type contextGetter struct {
 	once   sync.Once
 	loader clientcmd.ClientConfig
 	config *rest.Config
+	plain  *rest.Config // config before execcred.Guard: its CA and server as the kubeconfig says
 	err    error
 	disco  discovery.CachedDiscoveryInterface
 	mapper meta.RESTMapper
@@ -74,10 +75,9 @@ func (g *contextGetter) load() {
 		if g.wrap != nil {
 			g.config = g.wrap(g.config)
 		}
-		if g.err == nil {
-			// A hanging or chatty exec plugin must not hold or flood a fan-out.
-			g.config, g.err = execcred.Guard(g.config, g.context)
-		}
+		g.plain = rest.CopyConfig(g.config)
+		// A hanging or chatty exec plugin must not hold or flood a fan-out.
+		g.config, g.err = execcred.Guard(g.config, g.context)
 	})
 }
 
@@ -121,6 +121,14 @@ func (g *contextGetter) ToRESTConfig() (*rest.Config, error) {
 	return rest.CopyConfig(g.config), nil
 }
 
+func (g *contextGetter) plainConfig() (*rest.Config, error) {
+	g.load()
+	if g.err != nil {
+		return nil, g.err
+	}
+	return rest.CopyConfig(g.plain), nil
+}
+
 func (g *contextGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 	g.load()
 	if g.loader == nil {
@@ -149,7 +157,7 @@ func (g *contextGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface,
 	if err != nil {
 		return nil, err
 	}
-	g.disco = &onceDiscovery{CachedDiscoveryClient: disk, dir: discoDir}
+	g.disco = &onceDiscovery{CachedDiscoveryClient: disk, dir: discoDir, shared: g.kc.shared}
 	return g.disco, nil
 }
 
@@ -164,7 +172,8 @@ const discoveryTTL = 6 * time.Hour
 // reads are decoded once per command for all clusters (shareddiscovery.go).
 type onceDiscovery struct {
 	*diskcached.CachedDiscoveryClient
-	dir string // the disk cache's folder for this cluster
+	dir    string           // the disk cache's folder for this cluster
+	shared *sharedDiscovery // decodings shared by the command's clusters
 
 	state       sync.Mutex // guards the fields below
 	invalidated bool

@@ -190,9 +190,9 @@ func TestGettersOfAFanOutAreSafeToUseAtOnce(t *testing.T) {
 func TestClustersWithTheSameDiscoveryFilesShareOneDecodingNotItsResult(t *testing.T) {
 	// cluster2 and cluster3 are different servers with the same API.
 	kc, cache := kubeconfigWithDiscoveryCache(t, "https://10.0.0.2:6443", "https://127.0.0.1:1")
-	decodedDiscovery.Lock()
-	decodedDiscovery.byBytes = map[string]decodedFile{} // other tests read the same files
-	decodedDiscovery.Unlock()
+	kc.shared.Lock()
+	kc.shared.byBytes = map[string]decodedFile{} // other tests read the same files
+	kc.shared.Unlock()
 	read := func(context string) []*metav1.APIResourceList {
 		d, err := kc.Getter(context, nil).ToDiscoveryClient()
 		if err != nil {
@@ -212,9 +212,9 @@ func TestClustersWithTheSameDiscoveryFilesShareOneDecodingNotItsResult(t *testin
 	if second := read("cluster3"); second[0].APIResources[0].Name != "pods" {
 		t.Fatalf("cluster3 got %q: one cluster's caller changed another's discovery", second[0].APIResources[0].Name)
 	}
-	decodedDiscovery.Lock()
-	added := len(decodedDiscovery.byBytes)
-	decodedDiscovery.Unlock()
+	kc.shared.Lock()
+	added := len(kc.shared.byBytes)
+	kc.shared.Unlock()
 	if added != 2 {
 		t.Errorf("%d files decoded for two clusters with the same two files, want 2", added)
 	}
@@ -236,9 +236,9 @@ func TestClustersWithTheSameDiscoveryFilesShareOneDecodingNotItsResult(t *testin
 
 func TestClustersWithTheSameDiscoveryFilesShareOneRESTMapper(t *testing.T) {
 	kc, _ := kubeconfigWithDiscoveryCache(t, "https://10.0.0.2:6443", "https://127.0.0.1:1")
-	decodedDiscovery.Lock()
-	decodedDiscovery.mappers = map[string]meta.RESTMapperWithContext{}
-	decodedDiscovery.Unlock()
+	kc.shared.Lock()
+	kc.shared.mappers = map[string]meta.RESTMapperWithContext{}
+	kc.shared.Unlock()
 	for _, context := range []string{"cluster2", "cluster3"} {
 		mapper, err := kc.Getter(context, nil).ToRESTMapper()
 		if err != nil {
@@ -248,9 +248,9 @@ func TestClustersWithTheSameDiscoveryFilesShareOneRESTMapper(t *testing.T) {
 			t.Fatalf("%s: Pod maps to %v, %v", context, m, err)
 		}
 	}
-	decodedDiscovery.Lock()
-	built := len(decodedDiscovery.mappers)
-	decodedDiscovery.Unlock()
+	kc.shared.Lock()
+	built := len(kc.shared.mappers)
+	kc.shared.Unlock()
 	if built != 1 {
 		t.Errorf("%d REST mappers built for two clusters with the same discovery files, want 1", built)
 	}

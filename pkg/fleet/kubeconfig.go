@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
@@ -25,13 +26,14 @@ const (
 // Kubeconfig hands out per-context client flags built from the user's own
 // kubeconfig flags, so every cluster is reached with the user's credentials.
 type Kubeconfig struct {
-	base *genericclioptions.ConfigFlags
-	raw  *clientcmdapi.Config
+	base   *genericclioptions.ConfigFlags
+	raw    *clientcmdapi.Config
+	shared *sharedDiscovery
 }
 
 // NewKubeconfig wraps the command's ConfigFlags.
 func NewKubeconfig(base *genericclioptions.ConfigFlags) *Kubeconfig {
-	return &Kubeconfig{base: base}
+	return &Kubeconfig{base: base, shared: newSharedDiscovery()}
 }
 
 // Raw is the merged kubeconfig (KUBECONFIG, --kubeconfig), read once.
@@ -154,7 +156,32 @@ func (k *Kubeconfig) For(context string) *genericclioptions.ConfigFlags {
 	ns := ""
 	f.Namespace = &ns
 	// Every cluster is another team's: its answers are checked (Guard).
-	return f.WithWrapConfigFn(Guard)
+	return f.WithWrapConfigFn(guardWithTimeout)
+}
+
+// guardWithTimeout guards a cluster's answers and bounds each request to it
+// when the user gave no --request-timeout, so an unreachable cluster fails,
+// not hangs.
+func guardWithTimeout(c *rest.Config) *rest.Config {
+	c = Guard(c)
+	if c.Timeout == 0 {
+		c.Timeout = DefaultRequestTimeout
+	}
+	return c
+}
+
+// ForHost is For with the flags that pick a cluster or credentials carried
+// over too (--server, --token, --user, --cluster, --insecure-skip-tls-verify,
+// --certificate-authority, --client-certificate, --client-key,
+// --tls-server-name, --username, --password): they name the user's one
+// cluster, which for these plugins is the host.
+func (k *Kubeconfig) ForHost(context string) *genericclioptions.ConfigFlags {
+	f := k.For(context)
+	b := k.base
+	f.APIServer, f.BearerToken, f.AuthInfoName, f.ClusterName = b.APIServer, b.BearerToken, b.AuthInfoName, b.ClusterName
+	f.Insecure, f.CAFile, f.CertFile, f.KeyFile, f.TLSServerName = b.Insecure, b.CAFile, b.CertFile, b.KeyFile, b.TLSServerName
+	f.Username, f.Password = b.Username, b.Password
+	return f
 }
 
 // InsecureContext reports whether a context skips TLS verification, so

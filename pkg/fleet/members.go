@@ -52,6 +52,14 @@ func (m Member) Ready() string {
 // ListMembers reads the host's KubeFedClusters, sorted by name, and pairs each
 // with the user's context of the same name, or the one recorded at join.
 func ListMembers(ctx context.Context, host dynamic.Interface, namespace string, kc *Kubeconfig) ([]Member, error) {
+	has := func(string) bool { return false }
+	if kc != nil {
+		has = kc.HasContext
+	}
+	return listMembers(ctx, host, namespace, has)
+}
+
+func listMembers(ctx context.Context, host dynamic.Interface, namespace string, hasContext func(string) bool) ([]Member, error) {
 	list, err := host.Resource(KubeFedClusters).Namespace(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("cannot list KubeFedClusters in %s on the host: %w", namespace, err)
@@ -64,9 +72,9 @@ func ListMembers(ctx context.Context, host dynamic.Interface, namespace string, 
 		}
 		m := Member{Name: c.Name, Cluster: c}
 		switch {
-		case kc != nil && kc.HasContext(c.Name):
+		case hasContext(c.Name):
 			m.Context = c.Name
-		case kc != nil && kc.HasContext(c.Annotations[ContextAnnotation]):
+		case c.Annotations[ContextAnnotation] != "" && hasContext(c.Annotations[ContextAnnotation]):
 			m.Context = c.Annotations[ContextAnnotation]
 		}
 		members = append(members, m)

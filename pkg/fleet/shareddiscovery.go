@@ -23,11 +23,17 @@ import (
 // file once per command, not once per cluster, was most of the discovery CPU
 // of `get --all-clusters` (the files, their freshness and the fallback to
 // the server stay the disk cache's rules, per cluster).
-var decodedDiscovery = struct {
+// The decodings live as long as the command's Kubeconfig (one per command),
+// not the process: a test or a long-lived caller starts afresh.
+type sharedDiscovery struct {
 	sync.Mutex
 	byBytes map[string]decodedFile
 	mappers map[string]meta.RESTMapperWithContext
-}{byBytes: map[string]decodedFile{}, mappers: map[string]meta.RESTMapperWithContext{}}
+}
+
+func newSharedDiscovery() *sharedDiscovery {
+	return &sharedDiscovery{byBytes: map[string]decodedFile{}, mappers: map[string]meta.RESTMapperWithContext{}}
+}
 
 // decodedFile is a discovery file decoded once, and a number that stands
 // for its bytes in the fingerprint of a cluster's discovery.
@@ -38,7 +44,7 @@ type decodedFile struct {
 
 // decodeDiscoveryFile decodes a discovery cache file's bytes into a copy of
 // its own, as the disk cache decodes them, and gives the bytes' number.
-func decodeDiscoveryFile[T runtime.Object](b []byte, into T) (T, int, error) {
+func decodeDiscoveryFile[T runtime.Object](decodedDiscovery *sharedDiscovery, b []byte, into T) (T, int, error) {
 	decodedDiscovery.Lock()
 	shared, ok := decodedDiscovery.byBytes[string(b)]
 	decodedDiscovery.Unlock()
@@ -128,7 +134,7 @@ func (d *onceDiscovery) ServerGroups() (*metav1.APIGroupList, error) {
 func (d *onceDiscovery) ServerGroupsWithContext(ctx context.Context) (*metav1.APIGroupList, error) {
 	const name = "servergroups.json"
 	if b, ok := d.readCached(name); ok {
-		if groups, id, err := decodeDiscoveryFile(b, &metav1.APIGroupList{}); err == nil {
+		if groups, id, err := decodeDiscoveryFile(d.shared, b, &metav1.APIGroupList{}); err == nil {
 			d.served(name, id)
 			return groups, nil
 		}
@@ -144,7 +150,7 @@ func (d *onceDiscovery) ServerResourcesForGroupVersion(groupVersion string) (*me
 func (d *onceDiscovery) ServerResourcesForGroupVersionWithContext(ctx context.Context, groupVersion string) (*metav1.APIResourceList, error) {
 	name := filepath.Join(groupVersion, "serverresources.json")
 	if b, ok := d.readCached(name); ok {
-		if resources, id, err := decodeDiscoveryFile(b, &metav1.APIResourceList{}); err == nil {
+		if resources, id, err := decodeDiscoveryFile(d.shared, b, &metav1.APIResourceList{}); err == nil {
 			d.served(name, id)
 			return resources, nil
 		}

@@ -33,9 +33,9 @@ func (m *sharedMapper) getDelegate(ctx context.Context) (meta.RESTMapperWithCont
 	}
 	key := m.d.fingerprint()
 	if key != "" {
-		decodedDiscovery.Lock()
-		shared, ok := decodedDiscovery.mappers[key]
-		decodedDiscovery.Unlock()
+		m.d.shared.Lock()
+		shared, ok := m.d.shared.mappers[key]
+		m.d.shared.Unlock()
 		if ok {
 			m.delegate = shared
 			return shared, nil
@@ -43,9 +43,9 @@ func (m *sharedMapper) getDelegate(ctx context.Context) (meta.RESTMapperWithCont
 	}
 	m.delegate = restmapper.NewDiscoveryRESTMapperWithContext(groupResources)
 	if key != "" {
-		decodedDiscovery.Lock()
-		decodedDiscovery.mappers[key] = m.delegate
-		decodedDiscovery.Unlock()
+		m.d.shared.Lock()
+		m.d.shared.mappers[key] = m.delegate
+		m.d.shared.Unlock()
 	}
 	return m.delegate, nil
 }

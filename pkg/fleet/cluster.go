@@ -1,0 +1,132 @@
+package fleet
+
+import (
+	"sync"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/execcred"
+)
+
+// Cluster is one cluster a command talks to: the host, a member, or a
+// kubeconfig context that is not joined yet. It is the only handle commands
+// hold; its clients are made on first use, so naming a cluster costs nothing
+// until it is asked something.
+type Cluster struct {
+	// Name is the KubeFedCluster's name for a member, the context's name otherwise.
+	Name string
+	// Context is the kubeconfig context that reaches it; "" when reached
+	// with the federation's own credentials (--use-federation-credentials).
+	Context string
+	// Member is the host's record of it; nil for the host and for contexts
+	// that are not joined.
+	Member *Member
+
+	getter genericclioptions.RESTClientGetter
+
+	once    sync.Once
+	clients *Clients
+	err     error
+}
+
+// Clients are a cluster's typed and dynamic clients.
+type Clients struct {
+	// Config is the context's own REST config (server, CA, credentials as
+	// the kubeconfig has them): join copies the server and CA from it.
+	// Requests go through the clients, whose transport is guarded.
+	Config  *rest.Config
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
+	// Requests is the config the clients send with (guarded transport,
+	// exec plugins bounded): for clients of one's own on the same terms.
+	Requests *rest.Config
+}
+
+// NewCluster is a cluster reached through a RESTClientGetter.
+func NewCluster(name, context string, getter genericclioptions.RESTClientGetter) *Cluster {
+	return &Cluster{Name: name, Context: context, getter: getter}
+}
+
+// NewClusterWithClients is a cluster whose clients are already made: fake
+// clients in command tests, or clients a caller built itself.
+func NewClusterWithClients(name, context string, clients *Clients) *Cluster {
+	c := &Cluster{Name: name, Context: context, clients: clients}
+	c.once.Do(func() {})
+	return c
+}
+
+// Getter is what cli-runtime's resource builder reads the cluster through.
+// A cluster made with NewClusterWithClients has none.
+func (c *Cluster) Getter() genericclioptions.RESTClientGetter { return c.getter }
+
+// Clients makes the cluster's clients once. No request is made: a cluster
+// that cannot be reached fails on its first call, as that cluster's error.
+func (c *Cluster) Clients() (*Clients, error) {
+	c.once.Do(func() {
+		c.clients, c.err = clientsFor(c.getter, c.Context)
+	})
+	return c.clients, c.err
+}
+
+// Kube is Clients().Kube, for callers that handle the error once.
+func (c *Cluster) Kube() (kubernetes.Interface, error) {
+	cl, err := c.Clients()
+	if err != nil {
+		return nil, err
+	}
+	return cl.Kube, nil
+}
+
+// Dynamic is Clients().Dynamic.
+func (c *Cluster) Dynamic() (dynamic.Interface, error) {
+	cl, err := c.Clients()
+	if err != nil {
+		return nil, err
+	}
+	return cl.Dynamic, nil
+}
+
+// key tells two clusters apart in a fan-out: a member now reached through
+// another context is another cluster than the one guessed.
+func (c *Cluster) key() string { return c.Name + "\x00" + c.Context }
+
+// plainConfigGetter is a getter that can also give the config before its
+// transport was wrapped (contextGetter), for Clients.Config.
+type plainConfigGetter interface {
+	plainConfig() (*rest.Config, error)
+}
+
+func clientsFor(g genericclioptions.RESTClientGetter, context string) (*Clients, error) {
+	cfg, err := g.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	plain := cfg
+	if p, ok := g.(plainConfigGetter); ok {
+		if plain, err = p.plainConfig(); err != nil {
+			return nil, err
+		}
+	} else {
+		plain = rest.CopyConfig(cfg)
+		// A hanging or chatty exec plugin must not hold or flood a command
+		// (Kubeconfig.Getter's configs have this already).
+		if cfg, err = execcred.Guard(cfg, context); err != nil {
+			return nil, err
+		}
+	}
+	// client-go's default of 5 requests a second made a two-member join wait
+	// on its own rate limiter for most of a second; kubectl allows more too.
+	cfg.QPS, cfg.Burst = 50, 100
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Clients{Config: plain, Kube: kube, Dynamic: dyn, Requests: cfg}, nil
+}

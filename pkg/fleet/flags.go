@@ -1,0 +1,112 @@
+package fleet
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+)
+
+// Defaults of a fan-out, declared once for every command.
+const (
+	DefaultMaxParallel = 16
+	// DefaultClusterTimeout bounds everything a command asks of one cluster.
+	DefaultClusterTimeout = 10 * time.Second
+)
+
+// FanOutFlags bound a fan-out over clusters, as kubectl's PrintFlags shape
+// printing: declared once, with one default and one help text, and consumed
+// by Each.
+type FanOutFlags struct {
+	MaxParallel int
+	Timeout     time.Duration
+}
+
+// NewFanOutFlags are the defaults.
+func NewFanOutFlags() *FanOutFlags {
+	return &FanOutFlags{MaxParallel: DefaultMaxParallel, Timeout: DefaultClusterTimeout}
+}
+
+// AddFlags declares --max-parallel and --cluster-timeout.
+func (f *FanOutFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.IntVar(&f.MaxParallel, "max-parallel", f.MaxParallel, "Clusters asked at the same time")
+	fs.DurationVar(&f.Timeout, "cluster-timeout", f.Timeout, "Give up on a cluster that has not answered within this time (it is left out with a warning, and the exit code is 1)")
+}
+
+// Validate refuses a bound that would leave a fan-out unbounded or fail
+// every cluster at once, before any request.
+func (f *FanOutFlags) Validate() error {
+	if f.MaxParallel < 1 {
+		return cli.Usagef("invalid --max-parallel %d: must be at least 1", f.MaxParallel)
+	}
+	if f.Timeout <= 0 {
+		return cli.Usagef("invalid --cluster-timeout %s: must be positive", f.Timeout)
+	}
+	return nil
+}
+
+// SelectionFlags say which clusters a fan-out command reads.
+type SelectionFlags struct {
+	All         bool
+	Names       []string
+	Selector    string
+	IncludeHost bool
+	// UseFederation reaches members with KubeFed's tokens instead of the
+	// user's contexts; only commands that read offer it.
+	UseFederation bool
+
+	offerFederation bool
+	offerHost       bool
+}
+
+// NewSelectionFlags are the flags of a command that reads members; host and
+// federation say whether it also offers --include-host and
+// --use-federation-credentials.
+func NewSelectionFlags(host, federation bool) *SelectionFlags {
+	return &SelectionFlags{offerHost: host, offerFederation: federation}
+}
+
+// AddFlags declares --all-clusters, --clusters, --cluster-selector (-C) and,
+// when offered, --include-host and --use-federation-credentials.
+func (s *SelectionFlags) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&s.All, "all-clusters", false, "Every member cluster joined to the host")
+	f.StringSliceVar(&s.Names, "clusters", nil, "These member clusters (comma-separated names)")
+	f.StringVarP(&s.Selector, "cluster-selector", "C", "", "Member clusters whose KubeFedCluster labels match this selector (region=AS, 'zone in (KR,JP)', platform=eks)")
+	if s.offerHost {
+		f.BoolVar(&s.IncludeHost, "include-host", false, "The host cluster too")
+	}
+	if s.offerFederation {
+		f.BoolVar(&s.UseFederation, "use-federation-credentials", false, "Reach members with KubeFed's service-account tokens from the host, not your own contexts (needs read access to the host's secrets)")
+	}
+	cmd.MarkFlagsMutuallyExclusive("all-clusters", "clusters", "cluster-selector")
+}
+
+// Chosen reports whether any cluster was asked for.
+func (s *SelectionFlags) Chosen() bool {
+	return s.All || len(s.Names) > 0 || s.Selector != "" || s.IncludeHost
+}
+
+// Validate parses the selector, so bad syntax fails before any request.
+func (s *SelectionFlags) Validate() error {
+	if s.Selector == "" {
+		return nil
+	}
+	if _, err := labels.Parse(s.Selector); err != nil {
+		return cli.Usagef("invalid --cluster-selector %q: %v (as kubectl -l: key=value, key!=value, 'key in (a,b)', key, !key)", s.Selector, err)
+	}
+	return nil
+}
+
+// Selection is what the flags ask for.
+func (s *SelectionFlags) Selection() Selection {
+	sel := Selection{All: s.All, Names: s.Names, IncludeHost: s.IncludeHost, UseFederation: s.UseFederation}
+	if s.Selector != "" {
+		sel.Selector, _ = labels.Parse(s.Selector) // Validate said it parses
+		sel.SelectorText = s.Selector
+	}
+	return sel
+}
