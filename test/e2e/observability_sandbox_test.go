@@ -22,10 +22,13 @@ import (
 // observabilityFederation is a host and two members whose pods run (kwok),
 // log (kwok's kubelet server behind the apiserver's log path) and report
 // usage (metrics-server scraping kwok, behind the aggregation layer), with a
-// Deployment "web" of two pods in namespace "shop" on each member.
-func observabilityFederation(t *testing.T) *sandbox.Federation {
+// Deployment "web" of two pods in namespace "shop" on each member. cpu, by
+// member, is what each of its pods uses (kwok's usage annotation), if not
+// sandbox.DefaultPodCPUUsage.
+func observabilityFederation(t *testing.T, opts sandbox.Options, cpu map[string]string) *sandbox.Federation {
 	t.Helper()
-	fed := sandbox.Start(t, sandbox.Options{Members: 2, Observability: true})
+	opts.Observability = true
+	fed := sandbox.Start(t, opts)
 	ctx := context.Background()
 	for i, m := range fed.Members {
 		// One node as a real one reports itself (an InternalIP that is not
@@ -43,13 +46,17 @@ func observabilityFederation(t *testing.T) *sandbox.Federation {
 		}
 		replicas := int32(2)
 		labels := map[string]string{"app": "web"}
+		var usage map[string]string
+		if cpu[m.Name] != "" {
+			usage = map[string]string{"kwok.x-k8s.io/usage-cpu": cpu[m.Name]}
+		}
 		_, err := m.Client.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: "web"},
 			Spec: appsv1.DeploymentSpec{
 				Replicas: &replicas,
 				Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: usage},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{
 						Name: "web", Image: "nginx:1.27",
 						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
@@ -81,7 +88,7 @@ func observabilityFederation(t *testing.T) *sandbox.Federation {
 // pod and node usage through metrics.k8s.io (metrics-server scraping kwok);
 // and the scheduler's events.
 func TestObservabilitySandbox(t *testing.T) {
-	fed := observabilityFederation(t)
+	fed := observabilityFederation(t, sandbox.Options{Members: 2}, nil)
 	ctx := context.Background()
 	kc := kubectl()
 	for _, m := range fed.Members {

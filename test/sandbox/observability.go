@@ -240,6 +240,7 @@ func (f *Federation) startMetricsServer(ctx context.Context, c *Cluster) error {
 			"--kubelet-certificate-authority=" + c.pki.path("ca.crt"),
 			// The shortest metrics-server allows: CPU needs two scrapes.
 			"--metric-resolution=10s",
+			"--kubelet-request-timeout=5s", // below 9/10 of the resolution
 		}, f.opts.Detached)
 		if err != nil {
 			return err
@@ -322,6 +323,10 @@ func (c *Cluster) WaitMetricsAPI(ctx context.Context, timeout time.Duration) err
 	}
 	return nil
 }
+
+// StopMetricsServer stops the member's metrics-server, to test a member
+// whose metrics API does not answer.
+func (c *Cluster) StopMetricsServer() { c.metricsServer.stop() }
 
 // SetPodLogs gives a pod's containers these log lines (instead of the
 // member's LogFile), through a kwok Logs object; it returns the file, which
