@@ -154,6 +154,8 @@ type topRow struct {
 	CPU, Memory              resource.Quantity
 	// Allocatable, of nodes, for the percentages (zero if unknown).
 	AllocCPU, AllocMemory resource.Quantity
+	// NoMetrics marks a node the metrics API has no figures for.
+	NoMetrics bool
 }
 
 // Run reads every selected member's metrics and prints one table.
@@ -222,7 +224,10 @@ func (o *TopOptions) read(ctx context.Context, c *fleet.Cluster) ([]topRow, erro
 	if o.Name != "" {
 		obj, err := cl.Dynamic.Resource(gvr).Namespace(ns).Get(ctx, o.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) && metricsServed(ctx, cl) {
-			return nil, nil // no such node or pod here
+			if !o.Pods { // a node without figures yet, or none of that name here
+				return o.joinNodes(ctx, cl, c.Name, nil)
+			}
+			return nil, nil // no such pod here
 		}
 		if err != nil {
 			return nil, metricsError(err)
@@ -253,18 +258,35 @@ func (o *TopOptions) read(ctx context.Context, c *fleet.Cluster) ([]topRow, erro
 		}
 		rows = append(rows, r)
 	}
-	if !o.Pods && len(rows) > 0 {
-		nodes, err := cl.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: o.LabelSelector})
-		if err != nil {
-			return nil, err
+	if !o.Pods {
+		return o.joinNodes(ctx, cl, c.Name, rows)
+	}
+	return rows, nil
+}
+
+// joinNodes adds each node's allocatable to its metrics, and lists the
+// nodes that have none yet (metrics-server leaves out a node it could not
+// scrape, or whose usage is zero) as kubectl top does: <unknown>.
+func (o *TopOptions) joinNodes(ctx context.Context, cl *fleet.Clients, cluster string, rows []topRow) ([]topRow, error) {
+	opts := metav1.ListOptions{LabelSelector: o.LabelSelector}
+	if o.Name != "" {
+		opts.FieldSelector = "metadata.name=" + o.Name
+	}
+	nodes, err := cl.Kube.CoreV1().Nodes().List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]int{}
+	for i, r := range rows {
+		byName[r.Name] = i
+	}
+	for _, n := range nodes.Items {
+		i, ok := byName[n.Name]
+		if !ok {
+			rows = append(rows, topRow{Cluster: cluster, Name: n.Name, NoMetrics: true})
+			i = len(rows) - 1
 		}
-		for i := range rows {
-			for _, n := range nodes.Items {
-				if n.Name == rows[i].Name {
-					rows[i].AllocCPU, rows[i].AllocMemory = n.Status.Allocatable.Cpu().DeepCopy(), n.Status.Allocatable.Memory().DeepCopy()
-				}
-			}
-		}
+		rows[i].AllocCPU, rows[i].AllocMemory = n.Status.Allocatable.Cpu().DeepCopy(), n.Status.Allocatable.Memory().DeepCopy()
 	}
 	return rows, nil
 }
@@ -328,7 +350,7 @@ func topTotals(rows []topRow, clusters []*fleet.Cluster, results []fleet.Result[
 		}
 		t := topRow{Cluster: c.Name, Name: topTotalName}
 		for _, r := range rows {
-			if r.Cluster == c.Name {
+			if r.Cluster == c.Name && !r.NoMetrics {
 				t.CPU.Add(r.CPU)
 				t.Memory.Add(r.Memory)
 				t.AllocCPU.Add(r.AllocCPU)
@@ -365,7 +387,12 @@ func (o *TopOptions) print(out io.Writer, rows []topRow, clusters []*fleet.Clust
 		if o.Pods && o.AllNamespaces {
 			cells = append(cells, termsafe.Cell(r.Namespace))
 		}
-		cells = append(cells, termsafe.Cell(r.Name), formatCPU(r.CPU))
+		cells = append(cells, termsafe.Cell(r.Name))
+		if r.NoMetrics {
+			fmt.Fprintln(w, strings.Join(append(cells, "<unknown>", "<unknown>", "<unknown>", "<unknown>"), "\t"))
+			continue
+		}
+		cells = append(cells, formatCPU(r.CPU))
 		if !o.Pods {
 			cells = append(cells, percent(r.CPU.MilliValue(), r.AllocCPU.MilliValue()))
 		}
