@@ -62,13 +62,13 @@ func TestTopAcrossMembers(t *testing.T) {
 	if len(nodes) != 4 || nodes[0]["CLUSTER"] != "cluster2" || nodes[0]["CPU(cores)"] == "0m" || nodes[0]["CPU(%)"] == "<unknown>" {
 		t.Errorf("top nodes --sort-by cpu: %v", nodes)
 	}
-	res = fed.OpenMCP(t, "top", "nodes", "-C", "region=EU")
+	res = fed.OpenMCP(t, "top", "nodes", "-C", "topology.kubernetes.io/region=EU")
 	if res.Code != 0 {
-		t.Fatalf("top nodes -C region=EU: exit %d: %s", res.Code, res.Stderr)
+		t.Fatalf("top nodes -C topology.kubernetes.io/region=EU: exit %d: %s", res.Code, res.Stderr)
 	}
 	for _, r := range parseTable(t, res.Stdout) {
 		if r["CLUSTER"] != "cluster2" {
-			t.Errorf("top nodes -C region=EU shows %v", r)
+			t.Errorf("top nodes -C topology.kubernetes.io/region=EU shows %v", r)
 		}
 	}
 
@@ -93,6 +93,7 @@ func TestTopAcrossMembers(t *testing.T) {
 	// A member whose metrics API is down is named once; the other is shown.
 	fed.Member("cluster2").StopMetricsServer()
 	res = fed.OpenMCP(t, "top", "pods", "-n", "shop", "--all-clusters")
+	t.Logf("top pods with cluster2's metrics-server stopped: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	if res.Code != 1 || !strings.Contains(res.Stderr, "cluster cluster2:") || strings.Count(res.Stderr, "cluster2") != 1 {
 		t.Errorf("top with cluster2's metrics-server stopped: exit %d, stderr %q; want exit 1 and one line naming cluster2", res.Code, res.Stderr)
 	}
