@@ -77,7 +77,7 @@ func newCmdTopKind(root *cli.Root, pods bool) *cobra.Command {
   kubectl openmcp top nodes --all-clusters --sort-by cpu --sum
 
   # Nodes of the members in region AS
-  kubectl openmcp top nodes -C region=AS`
+  kubectl openmcp top nodes -C topology.kubernetes.io/region=AS`
 	if pods {
 		use, aliases, what = "pods [NAME]", []string{"pod", "po"}, "pods"
 		example = `  # Pods of app=web in namespace shop, in every member
