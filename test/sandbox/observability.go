@@ -144,9 +144,10 @@ func (f *Federation) observabilityKwok(ctx context.Context, c *Cluster, stages s
 	}, nil
 }
 
-// kwokNodeEndpointStage points every node at this member's kwok server. It
-// outweighs kwok's own node stages, so it runs first on any node that lacks
-// it, and matches no more once applied.
+// kwokNodeEndpointStage points every Ready node at this member's kwok
+// server. It waits for Ready so that kwok's node-initialize runs first on a
+// new node, as without it; then it outweighs kwok's heartbeat, so it runs
+// on any node that lacks it, and matches no more once applied.
 func kwokNodeEndpointStage(port int) string {
 	return `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -159,6 +160,10 @@ spec:
   weight: 1000
   selector:
     matchExpressions:
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: In
+      values:
+      - 'True'
     - key: 'if ((.status.daemonEndpoints.kubeletEndpoint.Port // 0) == ` + strconv.Itoa(port) + `) and ([.status.addresses[]? | select(.type == "InternalDNS" and .address == "localhost")] | length > 0) and ((.metadata.annotations // {})["metrics.k8s.io/resource-metrics-path"] != null) then "set" else "unset" end'
       operator: In
       values:
