@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -69,10 +70,6 @@ type reviews struct {
 	ctx context.Context
 	c   kubernetes.Interface
 	sem chan struct{}
-	// ready, when not nil, holds the reviews back until it is closed: until
-	// the cluster's first answer, so that they share its connection instead
-	// of each dialling one.
-	ready <-chan struct{}
 
 	mu      sync.Mutex
 	pending map[permission]*review
@@ -114,9 +111,6 @@ func (r *reviews) startEverything() {
 	r.everything = rv
 	go func() {
 		defer close(rv.done)
-		if r.ready != nil {
-			<-r.ready
-		}
 		// Only a clear yes counts: anything else asks each permission.
 		allowed, err := r.ask(permission{verb: "*", group: "*", resource: "*"})
 		rv.allowed = err == nil && allowed
@@ -174,15 +168,15 @@ func deniedPermissions(ctx context.Context, c kubernetes.Interface, want []permi
 }
 
 // checkPermissions reports, in one error, every permission join lacks on
-// either cluster, before anything is written.
+// either cluster, before anything is written. The two clusters are asked
+// side by side.
 func checkPermissions(ctx context.Context, req JoinRequest, scope string, createNamespace bool) error {
-	return checkPermissionsWith(newReviews(ctx, req.Host.Client), newReviews(ctx, req.Member.Client), req, scope, createNamespace)
-}
-
-// checkPermissionsWith is checkPermissions with reviews that may already be
-// under way.
-func checkPermissionsWith(host, member *reviews, req JoinRequest, scope string, createNamespace bool) error {
 	hostWant, memberWant := joinPermissions(req.KubeFedNamespace, scope, createNamespace)
+	var hostDenied, memberDenied []permission
+	var g errgroup.Group
+	g.Go(func() error { hostDenied = deniedPermissions(ctx, req.Host.Client, hostWant); return nil })
+	g.Go(func() error { memberDenied = deniedPermissions(ctx, req.Member.Client, memberWant); return nil })
+	_ = g.Wait()
 	var missing []string
 	list := func(ps []permission) string {
 		s := make([]string, len(ps))
@@ -191,11 +185,11 @@ func checkPermissionsWith(host, member *reviews, req JoinRequest, scope string, 
 		}
 		return strings.Join(s, ", ")
 	}
-	if denied := host.denied(hostWant); len(denied) > 0 {
-		missing = append(missing, fmt.Sprintf("on the host (context %q) you may not %s", req.Host.Context, list(denied)))
+	if len(hostDenied) > 0 {
+		missing = append(missing, fmt.Sprintf("on the host (context %q) you may not %s", req.Host.Context, list(hostDenied)))
 	}
-	if denied := member.denied(memberWant); len(denied) > 0 {
-		missing = append(missing, fmt.Sprintf("on member %s (context %q) you may not %s", req.ClusterName, req.Member.Context, list(denied)))
+	if len(memberDenied) > 0 {
+		missing = append(missing, fmt.Sprintf("on member %s (context %q) you may not %s", req.ClusterName, req.Member.Context, list(memberDenied)))
 	}
 	if len(missing) == 0 {
 		return nil

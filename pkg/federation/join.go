@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -176,32 +177,19 @@ type Preflight struct {
 	memberBefore, hostBefore map[ref]observed
 }
 
-// tasks runs functions side by side; wait waits for them all.
-type tasks struct{ wg sync.WaitGroup }
-
-func (t *tasks) do(f func()) {
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		f()
-	}()
-}
-
-func (t *tasks) wait() { t.wg.Wait() }
-
-// befores reads objects side by side, into a map shared under mu. An object
-// that cannot be read is left out: its write reads it again.
+// befores is what the checks read of the objects join writes: the writes
+// then need no read of their own.
 type befores struct {
 	mu sync.Mutex
 	m  map[ref]observed
-	// nsDone, when not nil, is closed once the read of the namespace is
-	// answered; nsAbsent then says it is not there, so neither is anything
-	// in it, and those objects need no read.
-	nsDone   chan struct{}
-	nsAbsent bool
 }
 
-func (b *befores) read(ctx context.Context, t *tasks, c dynamic.Interface, ready <-chan struct{}, objs ...any) {
+// readBefore reads objs side by side in g. An object that cannot be read is
+// left out: its write reads it again. With noNamespace (the KubeFed
+// namespace is not there) neither is anything in it, and those objects
+// need no read.
+func readBefore(ctx context.Context, g *errgroup.Group, c dynamic.Interface, noNamespace bool, objs ...any) *befores {
+	b := &befores{m: map[ref]observed{}}
 	for _, obj := range objs {
 		u, err := toUnstructured(obj)
 		if err != nil {
@@ -212,16 +200,11 @@ func (b *befores) read(ctx context.Context, t *tasks, c dynamic.Interface, ready
 		if !ok {
 			continue
 		}
-		t.do(func() {
-			<-ready
-			if r.namespace != "" && b.nsDone != nil {
-				if <-b.nsDone; b.nsAbsent {
-					b.mu.Lock()
-					b.m[r] = observed{}
-					b.mu.Unlock()
-					return
-				}
-			}
+		if r.namespace != "" && noNamespace {
+			b.m[r] = observed{}
+			continue
+		}
+		g.Go(func() error {
 			var ri dynamic.ResourceInterface = c.Resource(gvr)
 			if r.namespace != "" {
 				ri = c.Resource(gvr).Namespace(r.namespace)
@@ -232,94 +215,52 @@ func (b *befores) read(ctx context.Context, t *tasks, c dynamic.Interface, ready
 			case err == nil:
 				o = observed{exists: true, resourceVersion: got.GetResourceVersion()}
 			case !apierrors.IsNotFound(err):
-				return
+				return nil
 			}
 			b.mu.Lock()
 			b.m[r] = o
 			b.mu.Unlock()
+			return nil
 		})
 	}
+	return b
 }
 
-// Check runs every check of a join without changing anything. Its reads and
-// access reviews go out side by side; their answers are judged in a fixed
+// Check runs every check of a join without changing anything, in two
+// phases. First each cluster's first requests, alone on its connection (sent
+// all at once to a cluster not yet connected to, each request would dial its
+// own): the host's KubeFedConfig and scope, the member's version and the
+// KubeFed namespace. Then, side by side on those connections, everything
+// that depends on them: the KubeFedCluster of that name, the access reviews
+// and the reads of the objects join writes. Answers are judged in a fixed
 // order, so the error is the same whichever answers first.
 func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 	if err := ValidateClusterName(req.ClusterName); err != nil {
 		return nil, &StepError{"check cluster name", err}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var t tasks
 	ns := req.KubeFedNamespace
-	// Each cluster's first read goes alone; the rest wait for its answer
-	// (hostUp, memberUp), then go side by side on its connection: sent all at
-	// once to a cluster not yet connected to, each request would dial its own.
-	hostUp, memberUp := make(chan struct{}), make(chan struct{})
-	after := func(up <-chan struct{}, f func()) {
-		t.do(func() {
-			<-up
-			f()
-		})
-	}
-	// A client dry run writes nothing: it may show the objects to someone
-	// who could not write them, and it needs no reads of them.
-	writes := req.DryRun != DryRunClient
-	var hostReviews, memberReviews *reviews
-	if writes {
-		// Everything but the Namespaced-scope RBAC, which waits for the scope.
-		hostReviews, memberReviews = newReviews(ctx, req.Host.Client), newReviews(ctx, req.Member.Client)
-		hostReviews.ready, memberReviews.ready = hostUp, memberUp
-		h, m := joinPermissions(ns, "Cluster", true)
-		hostReviews.start(h)
-		memberReviews.start(m)
-	}
-	names := NamesFor(req.ClusterName, req.HostName)
-	memberBefore := &befores{m: map[ref]observed{}, nsDone: make(chan struct{})}
-	hostBefore := &befores{m: map[ref]observed{}}
-	if writes {
-		_, sa, tokenSecret, _ := memberObjects(names, ns, "Cluster", false)
-		memberBefore.read(ctx, &t, req.Member.Dynamic, memberUp, sa, tokenSecret)
-		hostSecret, _ := hostObjects(names, ns, req.Member.Context, Endpoint{}, nil, nil)
-		hostBefore.read(ctx, &t, req.Host.Dynamic, hostUp, hostSecret)
-	}
+
+	// Phase 1: the host's scope and the member's namespace.
 	var scope string
-	var scopeErr error
-	t.do(func() {
-		scope, scopeErr = kubeFedScope(ctx, req.Host, ns, func() { close(hostUp) })
-		if scopeErr != nil || !writes {
-			return
-		}
-		if scope == "Namespaced" {
-			_, m := joinPermissions(ns, scope, true)
-			memberReviews.start(m)
-		}
-		_, _, _, rbac := memberObjects(names, ns, scope, false)
-		memberBefore.read(ctx, &t, req.Member.Dynamic, memberUp, rbac...)
-	})
-	var versionErr error
+	var scopeErr, versionErr, nsErr error
 	var gitVersion string
-	t.do(func() {
-		defer close(memberUp)
-		v, err := req.Member.Client.Discovery().ServerVersion()
-		if versionErr = err; err == nil {
-			gitVersion = v.GitVersion
-		}
-	})
 	var nsObj *corev1.Namespace
-	var nsErr error
-	after(memberUp, func() {
-		nsObj, nsErr = req.Member.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		memberBefore.nsAbsent = apierrors.IsNotFound(nsErr)
-		close(memberBefore.nsDone)
+	var first errgroup.Group
+	first.Go(func() error {
+		scope, scopeErr = KubeFedScope(ctx, req.Host, ns)
+		return nil
 	})
-	var existing *unstructured.Unstructured
-	var kfcErr error
-	after(hostUp, func() {
-		existing, kfcErr = req.Host.Dynamic.Resource(fleet.KubeFedClusters).Namespace(ns).Get(ctx, req.ClusterName, metav1.GetOptions{})
+	first.Go(func() error {
+		v, err := req.Member.Client.Discovery().ServerVersion()
+		if versionErr = err; err != nil {
+			return nil
+		}
+		gitVersion = v.GitVersion
+		nsObj, nsErr = req.Member.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		return nil
 	})
 	endpoint, endpointErr := endpointOf(req.Member.Config, req.APIEndpoint)
-	t.wait()
+	_ = first.Wait()
 
 	if scopeErr != nil {
 		return nil, &StepError{"check host", scopeErr}
@@ -343,6 +284,33 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 	default:
 		p.NamespaceExists = true
 	}
+	p.MemberIsHost = sameServer(req.Host.Config.Host, req.Member.Config.Host)
+
+	// Phase 2: everything else, side by side.
+	var existing *unstructured.Unstructured
+	var kfcErr, permErr error
+	var second errgroup.Group
+	second.Go(func() error {
+		existing, kfcErr = req.Host.Dynamic.Resource(fleet.KubeFedClusters).Namespace(ns).Get(ctx, req.ClusterName, metav1.GetOptions{})
+		return nil
+	})
+	// A client dry run writes nothing: it may show the objects to someone
+	// who could not write them, and it needs no reads of them.
+	writes := req.DryRun != DryRunClient
+	var memberBefore, hostBefore *befores
+	if writes {
+		second.Go(func() error {
+			permErr = checkPermissions(ctx, req, scope, !p.NamespaceExists)
+			return nil
+		})
+		names := NamesFor(req.ClusterName, req.HostName)
+		_, sa, tokenSecret, rbac := memberObjects(names, ns, scope, false)
+		memberBefore = readBefore(ctx, &second, req.Member.Dynamic, !p.NamespaceExists, append([]any{sa, tokenSecret}, rbac...)...)
+		hostSecret, _ := hostObjects(names, ns, req.Member.Context, Endpoint{}, nil, nil)
+		hostBefore = readBefore(ctx, &second, req.Host.Dynamic, false, hostSecret)
+	}
+	_ = second.Wait()
+
 	switch {
 	case apierrors.IsNotFound(kfcErr):
 		if writes {
@@ -360,10 +328,9 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 			p.hostBefore = map[ref]observed{{"KubeFedCluster", ns, req.ClusterName}: {exists: true, resourceVersion: existing.GetResourceVersion()}}
 		}
 	}
-	p.MemberIsHost = sameServer(req.Host.Config.Host, req.Member.Config.Host)
 	if writes {
-		if err := checkPermissionsWith(hostReviews, memberReviews, req, scope, !p.NamespaceExists); err != nil {
-			return nil, &StepError{"check permissions", err}
+		if permErr != nil {
+			return nil, &StepError{"check permissions", permErr}
 		}
 		p.memberBefore = memberBefore.m
 		if p.hostBefore == nil {
@@ -379,15 +346,8 @@ func Check(ctx context.Context, req JoinRequest) (*Preflight, error) {
 // KubeFedScope reads the host's KubeFedConfig: proof the context is a KubeFed
 // host, and the scope that decides the member RBAC.
 func KubeFedScope(ctx context.Context, host *Cluster, ns string) (string, error) {
-	return kubeFedScope(ctx, host, ns, func() {})
-}
-
-// kubeFedScope is KubeFedScope calling answered once the first read is
-// answered (or failed).
-func kubeFedScope(ctx context.Context, host *Cluster, ns string, answered func()) (string, error) {
 	gvr := fleet.KubeFedClusters.GroupVersion().WithResource("kubefedconfigs")
 	cfg, err := host.Dynamic.Resource(gvr).Namespace(ns).Get(ctx, "kubefed", metav1.GetOptions{})
-	answered()
 	if err != nil {
 		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 			return "", fmt.Errorf("context %q is not a KubeFed host: no KubeFedConfig %s/kubefed (install KubeFed there, or pass the right --host-context / --kubefed-namespace)", host.Context, ns)
@@ -567,24 +527,25 @@ func writeChains(ctx context.Context, cluster string, write func(context.Context
 	}
 	slots := make([][]slot, len(chains))
 	var failed atomic.Bool
-	var t tasks
+	var g errgroup.Group
 	for i, chain := range chains {
 		slots[i] = make([]slot, len(chain))
-		t.do(func() {
+		g.Go(func() error {
 			for j, obj := range chain {
 				if failed.Load() {
-					return
+					return nil
 				}
 				s, err := writeStep(ctx, cluster, obj, write)
 				slots[i][j] = slot{step: s, err: err, done: true}
 				if err != nil {
 					failed.Store(true)
-					return
+					return nil
 				}
 			}
+			return nil
 		})
 	}
-	t.wait()
+	_ = g.Wait()
 	var steps []Step
 	var errs StepErrors
 	for _, chain := range slots {

@@ -89,9 +89,9 @@ func (c *Cluster) Dynamic() (dynamic.Interface, error) {
 	return cl.Dynamic, nil
 }
 
-// key tells two clusters apart in a fan-out: a member now reached through
+// Key tells two clusters apart in a fan-out: a member now reached through
 // another context is another cluster than the one guessed.
-func (c *Cluster) key() string { return c.Name + "\x00" + c.Context }
+func (c *Cluster) Key() string { return c.Name + "\x00" + c.Context }
 
 // plainConfigGetter is a getter that can also give the config before its
 // transport was wrapped (contextGetter), for Clients.Config.

@@ -20,14 +20,14 @@ type Result[T any] struct {
 // output stays stable however the clusters race. One failing cluster never
 // cancels the others.
 func FanOut[T any](ctx context.Context, clusters []string, maxParallel int, timeout time.Duration, fn func(ctx context.Context, cluster string) (T, error)) []Result[T] {
-	return fanOutIndexed(ctx, clusters, maxParallel, timeout, func(ctx context.Context, i int) (T, error) {
+	return FanOutIndexed(ctx, clusters, maxParallel, timeout, func(ctx context.Context, i int) (T, error) {
 		return fn(ctx, clusters[i])
 	})
 }
 
-// fanOutIndexed is FanOut calling fn with each cluster's position, so
+// FanOutIndexed is FanOut calling fn with each cluster's position, so
 // clusters of the same name (the host and a member) stay apart.
-func fanOutIndexed[T any](ctx context.Context, clusters []string, maxParallel int, timeout time.Duration, fn func(ctx context.Context, i int) (T, error)) []Result[T] {
+func FanOutIndexed[T any](ctx context.Context, clusters []string, maxParallel int, timeout time.Duration, fn func(ctx context.Context, i int) (T, error)) []Result[T] {
 	results := make([]Result[T], len(clusters))
 	var g errgroup.Group
 	if maxParallel > 0 {

@@ -110,3 +110,9 @@ func (s *SelectionFlags) Selection() Selection {
 	}
 	return sel
 }
+
+// AddSelectorFlag declares --cluster-selector (-C) alone, for a command
+// that names its clusters as arguments; prefix starts its help text.
+func (s *SelectionFlags) AddSelectorFlag(cmd *cobra.Command, prefix string) {
+	cmd.Flags().StringVarP(&s.Selector, "cluster-selector", "C", "", prefix+"member clusters whose KubeFedCluster labels match this selector (region=AS, 'zone in (KR,JP)', platform=eks)")
+}

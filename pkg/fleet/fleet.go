@@ -255,7 +255,7 @@ func (f *Fleet) reachAll(ctx context.Context, sel Selection, members []Member, c
 			if err != nil {
 				return nil, err
 			}
-			f.warnInsecure(c.Context)
+			f.warnInsecure(c.Context, "")
 			clusters = append(clusters, c)
 			continue
 		}
@@ -365,15 +365,22 @@ func (f *Fleet) Cluster(ctx context.Context, name string) (*Cluster, error) {
 func (f *Fleet) Context(name string) (*Cluster, error) {
 	c, err := f.contextCluster(name)
 	if err == nil {
-		f.warnInsecure(name)
+		f.warnInsecure(name, "")
 	}
 	return c, err
 }
 
-func (f *Fleet) warnInsecure(context string) {
-	if f.Kubeconfig != nil && context != "" && f.Kubeconfig.InsecureContext(context) {
-		cli.Warnf(f.ErrOut, "context %q skips TLS verification (insecure-skip-tls-verify)", context)
+// warnInsecure says, once per cluster reached, that its context skips TLS
+// verification: never turned off silently.
+func (f *Fleet) warnInsecure(context, cluster string) {
+	if f.Kubeconfig == nil || context == "" || !f.Kubeconfig.InsecureContext(context) {
+		return
 	}
+	if cluster != "" && cluster != context {
+		cli.Warnf(f.ErrOut, "context %q skips TLS verification (insecure-skip-tls-verify) for cluster %s", context, cluster)
+		return
+	}
+	cli.Warnf(f.ErrOut, "context %q skips TLS verification (insecure-skip-tls-verify)", context)
 }
 
 // configure is what every fanned-out cluster's REST config gets: the
@@ -415,7 +422,7 @@ func (f *Fleet) reachMember(ctx context.Context, m Member, federation bool) (*Cl
 		c.Member = &m
 		return c, nil
 	}
-	f.warnInsecure(m.Context)
+	f.warnInsecure(m.Context, m.Name)
 	// Not ForHost: that re-reads the kubeconfig for every member.
 	c := NewCluster(m.Name, m.Context, f.Kubeconfig.Getter(m.Context, f.configure))
 	c.Member = &m
@@ -431,7 +438,7 @@ func Each[T any](ctx context.Context, f *Fleet, clusters []*Cluster, fn func(ctx
 	for i, c := range clusters {
 		names[i] = c.Name
 	}
-	results := fanOutIndexed(ctx, names, f.FanOut.MaxParallel, f.FanOut.Timeout, func(ctx context.Context, i int) (T, error) {
+	results := FanOutIndexed(ctx, names, f.FanOut.MaxParallel, f.FanOut.Timeout, func(ctx context.Context, i int) (T, error) {
 		return fn(ctx, clusters[i])
 	})
 	for _, r := range results {
@@ -492,4 +499,13 @@ func (f *Fleet) CacheDir() string {
 		return os.TempDir()
 	}
 	return f.Kubeconfig.cacheDir()
+}
+
+// Reach is the Cluster of one member, through its context.
+func (f *Fleet) Reach(ctx context.Context, m Member) (*Cluster, error) {
+	c, err := f.reach(ctx, m, false)
+	if err == nil && c == nil {
+		err = fmt.Errorf("cluster %s: no kubeconfig context reaches it", m.Name)
+	}
+	return c, err
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -115,4 +116,15 @@ func joinedList(names []string) string {
 		s += ", " + n
 	}
 	return s
+}
+
+// MatchingMembers keeps the members whose KubeFedCluster labels match.
+func MatchingMembers(members []Member, sel labels.Selector) []Member {
+	var out []Member
+	for _, m := range members {
+		if sel.Matches(labels.Set(m.Cluster.Labels)) {
+			out = append(out, m)
+		}
+	}
+	return out
 }

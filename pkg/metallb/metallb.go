@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,8 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
@@ -76,25 +73,6 @@ const (
 	DryRunClient               // compute the objects, send nothing
 	DryRunServer               // send with dryRun=All: the server validates, nothing persists
 )
-
-// Clients reach one member cluster.
-type Clients struct {
-	Kube    kubernetes.Interface // discovery, namespaces, the ConfigMap
-	Dynamic dynamic.Interface    // the metallb.io objects
-}
-
-// NewClients builds Clients from a member's rest.Config.
-func NewClients(cfg *rest.Config) (Clients, error) {
-	k, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return Clients{}, err
-	}
-	d, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return Clients{}, err
-	}
-	return Clients{Kube: k, Dynamic: d}, nil
-}
 
 // Pool is one address pool as a cluster holds it.
 type Pool struct {
@@ -186,7 +164,7 @@ func groupVersions(d discovery.DiscoveryInterface, group string) ([]string, erro
 	return out, nil
 }
 
-func resolveMode(ctx context.Context, c Clients, mode Mode) (Mode, error) {
+func resolveMode(ctx context.Context, c *fleet.Clients, mode Mode) (Mode, error) {
 	if mode != "" && mode != ModeAuto {
 		return mode, nil
 	}
@@ -196,7 +174,7 @@ func resolveMode(ctx context.Context, c Clients, mode Mode) (Mode, error) {
 // ListPools reads a cluster's pools in namespace (default metallb-system),
 // from the configuration its MetalLB reads (mode auto) or the one given. A
 // cluster without MetalLB configuration has no pools, which is not an error.
-func ListPools(ctx context.Context, c Clients, namespace string, mode Mode) ([]Pool, Mode, error) {
+func ListPools(ctx context.Context, c *fleet.Clients, namespace string, mode Mode) ([]Pool, Mode, error) {
 	if namespace == "" {
 		namespace = DefaultNamespace
 	}
@@ -341,7 +319,7 @@ func (r Result) Changed() bool {
 // checked before the first write. The metallb-system namespace is created
 // when missing. Apply does not look at other clusters: call FindOverlaps
 // first for the federation-wide check.
-func Apply(ctx context.Context, c Clients, opts Options) (Result, error) {
+func Apply(ctx context.Context, c *fleet.Clients, opts Options) (Result, error) {
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -401,7 +379,7 @@ func Apply(ctx context.Context, c Clients, opts Options) (Result, error) {
 }
 
 type writer struct {
-	c    Clients
+	c    *fleet.Clients
 	opts Options
 }
 
@@ -722,34 +700,31 @@ type ClusterPools struct {
 	UseErr error
 }
 
-// Target is a cluster to read.
-type Target struct {
-	Cluster string
-	Clients Clients
-}
-
-// ReadAll reads the pools of many clusters at once, at most parallel at a
-// time, each within timeout; results keep the order of targets and a
-// cluster that fails carries its error.
-func ReadAll(ctx context.Context, targets []Target, namespace string, parallel int, timeout time.Duration) []ClusterPools {
-	return readAll(ctx, targets, namespace, parallel, timeout, false)
+// ReadAll reads the pools of many clusters at once, within the fan-out's
+// bounds; results keep the order of clusters and a cluster that fails
+// carries its error (no warning is printed: callers decide what a failure
+// means for them).
+func ReadAll(ctx context.Context, clusters []*fleet.Cluster, namespace string, fan fleet.FanOutFlags) []ClusterPools {
+	return readAll(ctx, clusters, namespace, fan, false)
 }
 
 // ReadAllWithUse is ReadAll plus each cluster's LoadBalancer Services, for
 // the pools' use.
-func ReadAllWithUse(ctx context.Context, targets []Target, namespace string, parallel int, timeout time.Duration) []ClusterPools {
-	return readAll(ctx, targets, namespace, parallel, timeout, true)
+func ReadAllWithUse(ctx context.Context, clusters []*fleet.Cluster, namespace string, fan fleet.FanOutFlags) []ClusterPools {
+	return readAll(ctx, clusters, namespace, fan, true)
 }
 
-func readAll(ctx context.Context, targets []Target, namespace string, parallel int, timeout time.Duration, withUse bool) []ClusterPools {
-	names := make([]string, len(targets))
-	byName := map[string]Clients{}
-	for i, t := range targets {
-		names[i] = t.Cluster
-		byName[t.Cluster] = t.Clients
+func readAll(ctx context.Context, clusters []*fleet.Cluster, namespace string, fan fleet.FanOutFlags, withUse bool) []ClusterPools {
+	names := make([]string, len(clusters))
+	for i, c := range clusters {
+		names[i] = c.Name
 	}
-	results := fleet.FanOut(ctx, names, parallel, timeout, func(ctx context.Context, cluster string) (ClusterPools, error) {
-		c := byName[cluster]
+	results := fleet.FanOutIndexed(ctx, names, fan.MaxParallel, fan.Timeout, func(ctx context.Context, i int) (ClusterPools, error) {
+		cluster := names[i]
+		c, err := clusters[i].Clients()
+		if err != nil {
+			return ClusterPools{Cluster: cluster}, err
+		}
 		pools, mode, err := ListPools(ctx, c, namespace, ModeAuto)
 		cp := ClusterPools{Cluster: cluster, Mode: mode, Pools: pools}
 		if err != nil || !withUse {

@@ -14,7 +14,10 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 )
 
 type cluster struct {
@@ -22,7 +25,7 @@ type cluster struct {
 	dyn  *dynamicfake.FakeDynamicClient
 }
 
-func (c cluster) clients() Clients { return Clients{Kube: c.kube, Dynamic: c.dyn} }
+func (c cluster) clients() *fleet.Clients { return &fleet.Clients{Kube: c.kube, Dynamic: c.dyn} }
 
 func newCluster(crds bool, kubeObjs []runtime.Object, crs ...runtime.Object) cluster {
 	kube := fake.NewClientset(kubeObjs...)
@@ -337,7 +340,7 @@ func TestFindOverlaps(t *testing.T) {
 func TestReadAllKeepsOrderAndErrors(t *testing.T) {
 	c1 := newCluster(false, []runtime.Object{namespace(DefaultNamespace), configMap(guideConfig, nil)})
 	c2 := newCluster(true, nil, crObject("IPAddressPool", "p", map[string]any{"addresses": []any{"10.0.4.0/28"}, "autoAssign": false}))
-	got := ReadAll(context.Background(), []Target{{"cluster1", c1.clients()}, {"cluster2", c2.clients()}}, "", 4, 0)
+	got := ReadAll(context.Background(), []*fleet.Cluster{fleet.NewClusterWithClients("cluster1", "cluster1", c1.clients()), fleet.NewClusterWithClients("cluster2", "cluster2", c2.clients())}, "", fleet.FanOutFlags{MaxParallel: 4})
 	if len(got) != 2 || got[0].Cluster != "cluster1" || got[0].Mode != ModeConfigMap || len(got[0].Pools) != 2 {
 		t.Fatalf("cluster1 %+v", got[0])
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
@@ -41,7 +42,7 @@ get it.`,
 type ClusterGetOptions struct {
 	api     *apiFlags
 	streams genericiooptions.IOStreams
-	out     *output
+	out     *listOutput
 	names   []string
 
 	client *mcks.Client
@@ -50,15 +51,18 @@ type ClusterGetOptions struct {
 func newCmdClusterList(root *cli.Root, api *apiFlags) *cobra.Command {
 	o := &ClusterGetOptions{api: api, streams: root.Streams}
 	cmd := &cobra.Command{
-		Use:     "list [-o wide|json|yaml|name]",
+		Use:     "list [-o wide|json|yaml|name] [--no-headers] [--sort-by JSONPATH]",
 		Aliases: []string{"ls"},
 		Short:   "List the clusters of the MCKS namespace",
 		Example: `  kubectl mcks cluster list
-  kubectl mcks cluster list --mcks-namespace team-a -o wide`,
+  kubectl mcks cluster list --mcks-namespace team-a -o wide
+
+  # Oldest first, names only
+  kubectl mcks cluster list --sort-by .createdTime -o name`,
 		Args: cli.NoArgs(),
-		RunE: o.runE,
+		RunE: cli.Run(o),
 	}
-	o.out = newOutput(cmd, true)
+	o.out = newListOutput(cmd, false)
 	return cmd
 }
 
@@ -70,20 +74,10 @@ func newCmdClusterGet(root *cli.Root, api *apiFlags) *cobra.Command {
 		Example: `  kubectl mcks cluster get c1
   kubectl mcks cluster get c1 -o yaml`,
 		Args: cli.MinArgs(1),
-		RunE: o.runE,
+		RunE: cli.Run(o),
 	}
-	o.out = newOutput(cmd, true)
+	o.out = newListOutput(cmd, false)
 	return cmd
-}
-
-func (o *ClusterGetOptions) runE(cmd *cobra.Command, args []string) error {
-	if err := o.Complete(cmd, args); err != nil {
-		return err
-	}
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	return o.Run(cmd.Context())
 }
 
 // Complete builds the MCKS client.
@@ -94,7 +88,7 @@ func (o *ClusterGetOptions) Complete(cmd *cobra.Command, args []string) error {
 	return err
 }
 
-// Validate checks -o.
+// Validate checks -o and --sort-by.
 func (o *ClusterGetOptions) Validate() error { return o.out.Validate() }
 
 // Run reads and prints the clusters; with names, every one found is printed
@@ -118,48 +112,62 @@ func (o *ClusterGetOptions) Run(ctx context.Context) error {
 		clusters = append(clusters, *c)
 	}
 	if len(clusters) > 0 || len(o.names) == 0 {
-		if err := printClusters(o.out, o.streams, clusters, len(o.names) == 1, o.client.Namespace()); err != nil {
+		if err := o.print(clusters); err != nil {
 			return err
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// printClusters prints clusters redacted, in every format. single prints a
-// lone Cluster rather than a list for -o json|yaml.
-func printClusters(out *output, streams genericiooptions.IOStreams, clusters []mcks.Cluster, single bool, ns string) error {
+func (o *ClusterGetOptions) print(clusters []mcks.Cluster) error {
+	list, items := clusterObjects(clusters)
+	if !o.out.Table() {
+		if err := o.out.Sort(items); err != nil {
+			return err
+		}
+		return o.out.PrintObjects(o.streams.Out, clusterListOf(items), items, len(o.names) == 1)
+	}
+	if len(list.Items) == 0 {
+		termsafe.Fprintf(o.streams.ErrOut, "No clusters found in MCKS namespace %s.\n", o.client.Namespace())
+		return nil
+	}
+	return o.out.PrintTable(o.streams.Out, clusterTable(items))
+}
+
+// clusterObjects are the clusters redacted, as a list and its items.
+func clusterObjects(clusters []mcks.Cluster) (*mcks.ClusterList, []runtime.Object) {
 	list := &mcks.ClusterList{Items: clusters}
 	list.Kind = mcks.KindClusterList
 	list = mcks.Redact(list).(*mcks.ClusterList)
-	if !out.Table() {
-		items := make([]runtime.Object, len(list.Items))
-		for i := range list.Items {
-			list.Items[i].Kind = mcks.KindCluster
-			items[i] = &list.Items[i]
-		}
-		if single && len(items) == 1 {
-			return out.Print(streams.Out, items[0], items)
-		}
-		return out.Print(streams.Out, list, items)
+	items := make([]runtime.Object, len(list.Items))
+	for i := range list.Items {
+		list.Items[i].Kind = mcks.KindCluster
+		items[i] = &list.Items[i]
 	}
-	if len(list.Items) == 0 {
-		termsafe.Fprintf(streams.ErrOut, "No clusters found in MCKS namespace %s.\n", ns)
-		return nil
+	return list, items
+}
+
+// clusterListOf is a ClusterList of items in their order.
+func clusterListOf(items []runtime.Object) *mcks.ClusterList {
+	list := &mcks.ClusterList{Items: make([]mcks.Cluster, len(items))}
+	list.Kind = mcks.KindClusterList
+	for i, it := range items {
+		list.Items[i] = *it.(*mcks.Cluster)
 	}
-	header := []string{"NAME", "STATUS", "VERSION", "CNI", "CONTROL-PLANES", "WORKERS", "AGE"}
-	if out.Wide() {
-		header = append(header, "ETCD", "LOADBALANCER", "MCIS", "REASON")
-	}
-	t := newTable(streams.Out, header...)
-	for _, c := range list.Items {
+	return list
+}
+
+// clusterTable is the table of clusters; -o wide adds the columns of priority 1.
+func clusterTable(items []runtime.Object) *metav1.Table {
+	t := tableOf(col("Name"), col("Status"), col("Version"), col("CNI"), col("Control-Planes"), col("Workers"), col("Age"),
+		wideCol("Etcd"), wideCol("Loadbalancer"), wideCol("MCIS"), wideCol("Reason"))
+	for _, it := range items {
+		c := it.(*mcks.Cluster)
 		cp, w := c.CountRoles()
-		row := []string{c.Name, c.Status.Phase, c.K8sVersion, c.NetworkCNI, strconv.Itoa(cp), strconv.Itoa(w), ageOf(c.CreatedTime)}
-		if out.Wide() {
-			row = append(row, c.Etcd, c.Loadbalancer, c.MCIS, c.Status.Reason)
-		}
-		t.row(row...)
+		addRow(t, c, c.Name, c.Status.Phase, c.K8sVersion, c.NetworkCNI, strconv.Itoa(cp), strconv.Itoa(w), ageOf(c.CreatedTime),
+			c.Etcd, c.Loadbalancer, c.MCIS, c.Status.Reason)
 	}
-	return t.flush()
+	return t
 }
 
 // ClusterDeleteOptions are the options of `kubectl mcks cluster delete`.
@@ -184,12 +192,7 @@ before it answers, which takes minutes; --timeout bounds the wait.`,
 		Example: `  kubectl mcks cluster delete c1
   kubectl mcks cluster delete c1 c2 --ignore-not-found`,
 		Args: cli.MinArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	cmd.Flags().BoolVar(&o.ignoreNotFound, "ignore-not-found", false, "Treat a cluster that does not exist as deleted")
 	addTimeoutFlag(cmd, &o.timeout, 15*time.Minute, "each delete")
@@ -210,6 +213,9 @@ func (o *ClusterDeleteOptions) Complete(cmd *cobra.Command, args []string) error
 	o.client, err = o.api.client(cmd)
 	return err
 }
+
+// Validate has nothing left to check: Complete refused a bad --dry-run.
+func (o *ClusterDeleteOptions) Validate() error { return nil }
 
 // Run deletes each cluster in turn and reports each.
 func (o *ClusterDeleteOptions) Run(ctx context.Context) error {

@@ -82,15 +82,7 @@ The request always carries etcd (default local) and the network CNI (default
 kilo): some MCKS versions reject a request without them.`,
 		Example: clusterCreateExample,
 		Args:    cli.RangeArgs(0, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.file, "filename", "f", "", "A ClusterReq of the MCKS API, YAML or JSON ('-' for stdin)")
@@ -111,7 +103,7 @@ kilo): some MCKS versions reject a request without them.`,
 	_ = cmd.RegisterFlagCompletionFunc("etcd", cobra.FixedCompletions(mcks.EtcdValues, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("loadbalancer", cobra.FixedCompletions(mcks.LBValues, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
-	o.out = newOutput(cmd, false)
+	o.out = newOutput(cmd)
 	return cmd
 }
 
@@ -245,8 +237,9 @@ func (o *ClusterCreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.out.Table() {
-		return printClusters(o.out, o.streams, []mcks.Cluster{*res.Cluster}, true, o.client.Namespace())
+	if !o.out.Report() {
+		_, items := clusterObjects([]mcks.Cluster{*res.Cluster})
+		return o.out.Print(o.streams.Out, items[0], items)
 	}
 	if res.Done {
 		cp, w := res.Cluster.CountRoles()

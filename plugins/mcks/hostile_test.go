@@ -51,6 +51,8 @@ func TestHostileMCKSAnswersAreShownNotObeyed(t *testing.T) {
 		want string
 	}{
 		{[]string{"cluster", "list", "-o", "wide", "--mcks-server", url}, "c1^[]0;pwned^G"},
+		{[]string{"cluster", "list", "--no-headers", "--sort-by", ".status.phase", "--mcks-server", url}, "c1^[]0;pwned^G"},
+		{[]string{"cluster", "list", "-o", "custom-columns=NAME:.name,REASON:.status.reason", "--mcks-server", url}, "c1^[]0;pwned^G"},
 		{[]string{"cluster", "get", "c1", "--mcks-server", url}, "500 Internal Server Error: boom"},
 	} {
 		args := tc.args

@@ -10,8 +10,9 @@ import (
 )
 
 // kubeClient is a clientset for the kubeconfig context the user chose
-// (--context, --kubeconfig, ...), as kubectl would reach it.
-func kubeClient(root *cli.Root) (kubernetes.Interface, error) {
+// (--context, --kubeconfig, ...), as kubectl would reach it. The command
+// tests put a fake clientset here.
+var kubeClient = func(root *cli.Root) (kubernetes.Interface, error) {
 	cfg, err := root.ConfigFlags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("cannot use the kubeconfig: %w", err)

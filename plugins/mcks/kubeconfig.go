@@ -93,15 +93,7 @@ The kubeconfig holds the cluster's admin key: a warning says so when the MCKS
 server is reached over plain HTTP on an address other than loopback.`,
 		Example: kubeconfigExample,
 		Args:    cli.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	o.api = addAPIFlags(cmd, root)
 	f := cmd.Flags()

@@ -68,15 +68,7 @@ when the cluster is joined to a federation.
 A node that already has another value for a label is refused unless
 --overwrite; every node is checked before the first one is changed.`,
 		Example: labelExample,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.csp, "csp", "", "Cloud provider: one of "+strings.Join(topology.KnownCSPs, ", "))
@@ -87,7 +79,7 @@ A node that already has another value for a label is refused unless
 	f.BoolVar(&o.allowAny, "allow-any", false, "Accept a CSP name MCKS does not know")
 	_ = cmd.RegisterFlagCompletionFunc("csp", cobra.FixedCompletions(topology.KnownCSPs, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
-	o.out = newOutput(cmd, false)
+	o.out = newOutput(cmd)
 	return cmd
 }
 
@@ -169,7 +161,7 @@ func (o *LabelOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !o.out.Table() {
+		if !o.out.Report() {
 			n.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
 			printed = append(printed, n)
 			continue

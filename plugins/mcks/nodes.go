@@ -29,7 +29,7 @@ const nodesExample = `  # Nodes with their cloud provider, region and zone
 type NodesOptions struct {
 	root     *cli.Root
 	streams  genericiooptions.IOStreams
-	out      *output
+	out      *listOutput
 	selector string
 
 	client kubernetes.Interface
@@ -39,7 +39,7 @@ type NodesOptions struct {
 func NewCmdNodes(root *cli.Root) *cobra.Command {
 	o := &NodesOptions{root: root, streams: root.Streams}
 	cmd := &cobra.Command{
-		Use:   "nodes [-l SELECTOR] [-o wide|json|yaml|name]",
+		Use:   "nodes [-l SELECTOR] [-o wide|json|yaml|name] [--no-headers] [--sort-by JSONPATH]",
 		Short: "List nodes with their cloud provider, region and zone",
 		Long: `List the cluster's nodes with the cloud provider (CSP), region and zone MCKS
 labels them with (topology.cloud-barista.github.io/csp, topology.kubernetes.io/region
@@ -49,21 +49,16 @@ Two problems are reported as warnings on stderr: a node without a CSP label, and
 node-IP drift, a node whose INTERNAL-IP is not one of its public addresses
 (ExternalIP, or the public address canal or kilo recorded). MCKS runs every
 kubelet with --node-ip=<public IP>; a VM that comes back from a reboot with a
-new public IP keeps announcing the old one.`,
+new public IP keeps announcing the old one.
+
+These are the Kubernetes nodes, as kubectl get nodes lists them. The VMs behind
+them, as the MCKS API keeps them, are listed by kubectl mcks machine list.`,
 		Example: nodesExample,
 		Args:    cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "Label selector to filter nodes on (e.g. topology.cloud-barista.github.io/csp=gcp)")
-	o.out = newOutput(cmd, true)
+	o.out = newListOutput(cmd, true)
 	return cmd
 }
 
@@ -88,34 +83,35 @@ func (o *NodesOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot list nodes: %w", err)
 	}
+	items := make([]runtime.Object, len(list.Items))
+	for i := range list.Items {
+		list.Items[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
+		items[i] = &list.Items[i]
+	}
 	if !o.out.Table() {
-		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
-		items := make([]runtime.Object, len(list.Items))
-		for i := range list.Items {
-			list.Items[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Node"))
-			items[i] = &list.Items[i]
+		if err := o.out.Sort(items); err != nil {
+			return err
 		}
-		return o.out.Print(o.streams.Out, list, items)
+		sorted := &corev1.NodeList{ListMeta: list.ListMeta, Items: make([]corev1.Node, len(items))}
+		sorted.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
+		for i, it := range items {
+			sorted.Items[i] = *it.(*corev1.Node)
+		}
+		return o.out.PrintObjects(o.streams.Out, sorted, items, false)
 	}
 	if len(list.Items) == 0 {
 		fmt.Fprintln(o.streams.ErrOut, "No nodes found.")
 		return nil
 	}
-	header := []string{"NAME", "CSP", "REGION", "ZONE", "ROLE", "STATUS", "INTERNAL-IP", "AGE"}
-	if o.out.Wide() {
-		header = append(header, "PUBLIC-IP", "VERSION", "DRIFT")
-	}
-	t := newTable(o.streams.Out, header...)
+	t := tableOf(col("Name"), col("CSP"), col("Region"), col("Zone"), col("Role"), col("Status"), col("Internal-IP"), col("Age"),
+		wideCol("Public-IP"), wideCol("Version"), wideCol("Drift"))
 	var warnings []string
-	for i := range list.Items {
-		n := &list.Items[i]
+	for _, it := range items {
+		n := it.(*corev1.Node)
 		topo := topology.NodeTopology(n)
 		drift := topology.Drift(n)
-		row := []string{n.Name, topo.CSP, topo.Region, topo.Zone, strings.Join(topology.Roles(n), ","), topology.Status(n), topology.InternalIP(n), age(n.CreationTimestamp.Time)}
-		if o.out.Wide() {
-			row = append(row, strings.Join(topology.PublicAddresses(n), ","), n.Status.NodeInfo.KubeletVersion, yesNo(drift != ""))
-		}
-		t.row(row...)
+		addRow(t, n, n.Name, topo.CSP, topo.Region, topo.Zone, strings.Join(topology.Roles(n), ","), topology.Status(n), topology.InternalIP(n), age(n.CreationTimestamp.Time),
+			strings.Join(topology.PublicAddresses(n), ","), n.Status.NodeInfo.KubeletVersion, yesNo(drift != ""))
 		if topo.CSP == "" {
 			warnings = append(warnings, fmt.Sprintf("node %s has no %s label: MCKS did not provision it, or the label was removed (set it with kubectl mcks label %s --csp ...)", n.Name, topology.CSPLabel, n.Name))
 		}
@@ -123,7 +119,7 @@ func (o *NodesOptions) Run(ctx context.Context) error {
 			warnings = append(warnings, fmt.Sprintf("node %s: %s", n.Name, drift))
 		}
 	}
-	if err := t.flush(); err != nil {
+	if err := o.out.PrintTable(o.streams.Out, t); err != nil {
 		return err
 	}
 	for _, w := range warnings {

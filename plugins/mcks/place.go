@@ -72,15 +72,7 @@ does not know is refused unless --allow-any. A warning tells when no Ready node
 matches.`,
 		Example: placeExample,
 		Args:    cli.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.placement.CSPs, "csp", nil, "Cloud providers the pods may run on (comma-separated): "+strings.Join(topology.KnownCSPs, ", "))
@@ -96,7 +88,7 @@ matches.`,
 	_ = cmd.RegisterFlagCompletionFunc("csp", cobra.FixedCompletions(topology.KnownCSPs, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("spread", cobra.FixedCompletions([]string{"csp", "region", "zone"}, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
-	o.out = newOutput(cmd, false)
+	o.out = newOutput(cmd)
 	return cmd
 }
 
@@ -172,7 +164,7 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		}
 		o.warnUnmatched(ctx)
 	}
-	if !o.out.Table() {
+	if !o.out.Report() {
 		return o.out.Print(o.streams.Out, res.Object, nil)
 	}
 	switch {

@@ -31,7 +31,7 @@ const podsExample = `  # Pods of the current namespace with the cloud, region an
 type PodsOptions struct {
 	root          *cli.Root
 	streams       genericiooptions.IOStreams
-	out           *output
+	out           *listOutput
 	selector      string
 	allNamespaces bool
 
@@ -43,33 +43,27 @@ type PodsOptions struct {
 func NewCmdPods(root *cli.Root) *cobra.Command {
 	o := &PodsOptions{root: root, streams: root.Streams}
 	cmd := &cobra.Command{
-		Use:   "pods [-n NAMESPACE | -A] [-l SELECTOR] [-o wide|json|yaml|name]",
+		Use:   "pods [-n NAMESPACE | -A] [-l SELECTOR] [-o wide|json|yaml|name] [--no-headers] [--sort-by JSONPATH]",
 		Short: "List pods with the cloud provider, region and zone of their node",
 		Long: `List pods with the node they run on and that node's cloud provider (CSP),
 region and zone, so a multi-cloud placement can be checked at a glance.
 Pods not scheduled yet show <none>.`,
 		Example: podsExample,
 		Args:    cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "Label selector to filter pods on")
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "List pods of every namespace")
-	o.out = newOutput(cmd, true)
+	o.out = newListOutput(cmd, true)
 	return cmd
 }
 
 // Complete resolves the namespace and builds the client.
 func (o *PodsOptions) Complete(cmd *cobra.Command, args []string) error {
 	var err error
-	if !o.allNamespaces {
+	if o.allNamespaces {
+		o.out.WithNamespace()
+	} else {
 		if o.namespace, err = namespace(o.root); err != nil {
 			return err
 		}
@@ -92,14 +86,21 @@ func (o *PodsOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot list pods: %w", err)
 	}
+	items := make([]runtime.Object, len(pods.Items))
+	for i := range pods.Items {
+		pods.Items[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
+		items[i] = &pods.Items[i]
+	}
 	if !o.out.Table() {
-		pods.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
-		items := make([]runtime.Object, len(pods.Items))
-		for i := range pods.Items {
-			pods.Items[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
-			items[i] = &pods.Items[i]
+		if err := o.out.Sort(items); err != nil {
+			return err
 		}
-		return o.out.Print(o.streams.Out, pods, items)
+		sorted := &corev1.PodList{ListMeta: pods.ListMeta, Items: make([]corev1.Pod, len(items))}
+		sorted.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
+		for i, it := range items {
+			sorted.Items[i] = *it.(*corev1.Pod)
+		}
+		return o.out.PrintObjects(o.streams.Out, sorted, items, false)
 	}
 	if len(pods.Items) == 0 {
 		if o.allNamespaces {
@@ -118,33 +119,18 @@ func (o *PodsOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("cannot list nodes: %w", err)
 	}
 
-	var header []string
-	if o.allNamespaces {
-		header = append(header, "NAMESPACE")
-	}
-	header = append(header, "NAME", "READY", "STATUS", "RESTARTS", "NODE", "CSP", "REGION", "ZONE", "AGE")
-	if o.out.Wide() {
-		header = append(header, "IP")
-	}
-	t := newTable(o.streams.Out, header...)
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	// -A adds kubectl's NAMESPACE column, read from each row's pod.
+	t := tableOf(col("Name"), col("Ready"), col("Status"), col("Restarts"), col("Node"), col("CSP"), col("Region"), col("Zone"), col("Age"), wideCol("IP"))
+	for _, it := range items {
+		p := it.(*corev1.Pod)
 		tp, known := topo[p.Spec.NodeName]
 		if p.Spec.NodeName != "" && !known {
 			tp = topology.Topology{CSP: "<unknown>", Region: "<unknown>", Zone: "<unknown>"}
 		}
-		var row []string
-		if o.allNamespaces {
-			row = append(row, p.Namespace)
-		}
 		ready, total, restarts := containerCounts(p)
-		row = append(row, p.Name, fmt.Sprintf("%d/%d", ready, total), podStatus(p), strconv.Itoa(restarts), p.Spec.NodeName, tp.CSP, tp.Region, tp.Zone, age(p.CreationTimestamp.Time))
-		if o.out.Wide() {
-			row = append(row, p.Status.PodIP)
-		}
-		t.row(row...)
+		addRow(t, p, p.Name, fmt.Sprintf("%d/%d", ready, total), podStatus(p), strconv.Itoa(restarts), p.Spec.NodeName, tp.CSP, tp.Region, tp.Zone, age(p.CreationTimestamp.Time), p.Status.PodIP)
 	}
-	return t.flush()
+	return o.out.PrintTable(o.streams.Out, t)
 }
 
 // nodeTopologies maps node names to their topology.

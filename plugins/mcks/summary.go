@@ -4,13 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/cmd/get"
 	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
@@ -22,13 +24,17 @@ const summaryExample = `  # Nodes and pods counted per cloud provider and region
   kubectl mcks summary
 
   # The same as YAML, for scripts
-  kubectl mcks summary -o yaml`
+  kubectl mcks summary -o yaml
+
+  # The busiest CSP and region last (the fields are those of -o json's groups)
+  kubectl mcks summary --sort-by .pods`
 
 // SummaryOptions are the options of `kubectl mcks summary`.
 type SummaryOptions struct {
 	root    *cli.Root
 	streams genericiooptions.IOStreams
 	output  string
+	table   *listOutput
 
 	client kubernetes.Interface
 }
@@ -37,7 +43,7 @@ type SummaryOptions struct {
 func NewCmdSummary(root *cli.Root) *cobra.Command {
 	o := &SummaryOptions{root: root, streams: root.Streams}
 	cmd := &cobra.Command{
-		Use:   "summary [-o json|yaml]",
+		Use:   "summary [-o json|yaml] [--no-headers] [--sort-by JSONPATH]",
 		Short: "Count nodes and pods per cloud provider and region",
 		Long: `Count the cluster's nodes (and how many are Ready) and the pods that occupy
 them, in every namespace, per cloud provider (CSP) and region. Region names
@@ -45,17 +51,14 @@ repeat across clouds, so each row is a CSP and region pair; nodes without MCKS
 labels come last as <none>. Finished pods (Succeeded, Failed) are not counted.`,
 		Example: summaryExample,
 		Args:    cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    cli.Run(o),
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml).")
+	// The table's flags, as kubectl get has them; -o json|yaml print the
+	// counts as they are, not a list of objects.
+	o.table = &listOutput{flags: get.NewGetPrintFlags()}
+	cmd.Flags().BoolVar(o.table.flags.NoHeaders, "no-headers", false, "Don't print the table's header")
+	cmd.Flags().StringVar(o.table.flags.HumanReadableFlags.SortBy, "sort-by", "", "Sort the table's rows by this JSONPath on a group as -o json shows it (e.g. .pods, .nodes, .readyNodes, .csp); numbers sort as numbers")
 	return cmd
 }
 
@@ -70,7 +73,7 @@ func (o *SummaryOptions) Complete(cmd *cobra.Command, args []string) error {
 func (o *SummaryOptions) Validate() error {
 	switch o.output {
 	case "", "json", "yaml":
-		return nil
+		return o.table.Validate()
 	}
 	return cli.Usagef("invalid output format %q: allowed values are json, yaml", o.output)
 }
@@ -106,11 +109,16 @@ func (o *SummaryOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.streams.ErrOut, "No nodes found.")
 		return nil
 	}
-	t := newTable(o.streams.Out, "CSP", "REGION", "ZONES", "NODES", "READY", "PODS")
-	for _, g := range s.Groups {
-		t.row(g.CSP, g.Region, strings.Join(g.Zones, ","), strconv.Itoa(g.Nodes), strconv.Itoa(g.Ready), strconv.Itoa(g.Pods))
+	t := tableOf(col("CSP"), col("Region"), col("Zones"),
+		metav1.TableColumnDefinition{Name: "Nodes", Type: "integer"}, metav1.TableColumnDefinition{Name: "Ready", Type: "integer"}, metav1.TableColumnDefinition{Name: "Pods", Type: "integer"})
+	for i := range s.Groups {
+		g := s.Groups[i]
+		t.Rows = append(t.Rows, metav1.TableRow{
+			Cells:  []any{orNone(g.CSP), orNone(g.Region), orNone(strings.Join(g.Zones, ",")), int64(g.Nodes), int64(g.Ready), int64(g.Pods)},
+			Object: runtime.RawExtension{Object: &summaryRow{Group: g}},
+		})
 	}
-	if err := t.flush(); err != nil {
+	if err := o.table.PrintTable(o.streams.Out, t); err != nil {
 		return err
 	}
 	if s.UnscheduledPods > 0 {
@@ -120,4 +128,18 @@ func (o *SummaryOptions) Run(ctx context.Context) error {
 		termsafe.Fprintf(o.streams.ErrOut, "%d pods run on nodes that no longer exist.\n", s.UnknownNodePods)
 	}
 	return nil
+}
+
+// summaryRow is one group as the object of its table row, for --sort-by:
+// its fields are those of -o json's groups.
+type summaryRow struct {
+	topology.Group
+}
+
+func (r *summaryRow) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+func (r *summaryRow) DeepCopyObject() runtime.Object {
+	c := *r
+	c.Zones = append([]string(nil), r.Zones...)
+	return &c
 }

@@ -3,29 +3,29 @@ package openmcp
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/doctor"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // CheckOptions are the options of `kubectl openmcp check`.
 type CheckOptions struct {
-	Timeout time.Duration
+	FanOut *fleet.FanOutFlags
 
-	kc   *fleet.Kubeconfig
-	host *hostTarget
+	root  *cli.Root
+	fleet *fleet.Fleet
+	hostc *fleet.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdCheck is `kubectl openmcp check`.
 func NewCmdCheck(root *cli.Root) *cobra.Command {
-	o := &CheckOptions{IOStreams: root.Streams}
+	o := &CheckOptions{IOStreams: root.Streams, FanOut: fleet.NewFanOutFlags(), root: root}
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check the federation's control plane, item by item",
@@ -77,64 +77,57 @@ The exit code is 1 when any item FAILs, 0 otherwise (WARN included).`,
   # Another host
   kubectl openmcp check --host-context kubefed-host`,
 		Args: cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
-	cmd.Flags().DurationVar(&o.Timeout, "member-timeout", 20*time.Second, "Time limit of each member's checks")
+	o.FanOut.AddFlags(cmd.Flags())
+	// The name of this flag before every command shared --cluster-timeout.
+	cmd.Flags().DurationVar(&o.FanOut.Timeout, "member-timeout", o.FanOut.Timeout, "Time limit of each member's checks")
+	_ = cmd.Flags().MarkDeprecated("member-timeout", "use --cluster-timeout")
 	return cmd
 }
 
 // Complete connects to the host.
-func (o *CheckOptions) Complete(root *cli.Root, cmd *cobra.Command, _ []string) error {
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
+func (o *CheckOptions) Complete(cmd *cobra.Command, _ []string) error {
 	var err error
-	o.host, err = resolveHost(cmd, o.kc)
+	o.fleet, o.hostc, err = openFleet(o.root, cmd, o.FanOut)
 	return err
 }
 
 // Validate checks the flags.
-func (o *CheckOptions) Validate() error {
-	if o.Timeout <= 0 {
-		return cli.Usagef("invalid --member-timeout %s: must be positive", o.Timeout)
-	}
-	return nil
-}
+func (o *CheckOptions) Validate() error { return o.FanOut.Validate() }
 
 // Run prints one line per item and fails silently (the lines said why)
 // when any item failed.
 func (o *CheckOptions) Run(ctx context.Context) error {
-	d := &openmcp.Doctor{
-		HostContext:      o.host.Context,
-		Discovery:        o.host.Cluster.Client.Discovery(),
-		Kube:             o.host.Cluster.Client,
-		Dynamic:          o.host.Cluster.Dynamic,
-		KubeFedNamespace: o.host.Namespace,
-		Kubeconfig:       o.kc,
-		Timeout:          o.Timeout,
-		Member: func(context string) (openmcp.MemberClients, error) {
-			c, err := connect(o.kc, context)
+	d := &doctor.Doctor{
+		HostContext:      o.fleet.Host.Context,
+		Discovery:        o.hostc.Kube.Discovery(),
+		Kube:             o.hostc.Kube,
+		Dynamic:          o.hostc.Dynamic,
+		KubeFedNamespace: o.fleet.Namespace,
+		Kubeconfig:       o.fleet.Kubeconfig,
+		Timeout:          o.FanOut.Timeout,
+		Member: func(context string) (doctor.MemberClients, error) {
+			c, err := o.fleet.Context(context)
 			if err != nil {
-				return openmcp.MemberClients{}, err
+				return doctor.MemberClients{}, err
 			}
-			return openmcp.MemberClients{Kube: c.Client, Dynamic: c.Dynamic}, nil
+			cl, err := c.Clients()
+			if err != nil {
+				return doctor.MemberClients{}, err
+			}
+			return doctor.MemberClients{Kube: cl.Kube, Dynamic: cl.Dynamic}, nil
 		},
 	}
 	failed := false
-	d.Run(ctx, func(f openmcp.Finding) {
+	d.Run(ctx, func(f doctor.Finding) {
 		status := string(f.Status)
 		switch f.Status {
-		case openmcp.CheckOK:
+		case doctor.CheckOK:
 			status = cli.Good(fmt.Sprintf("%-4s", status))
-		case openmcp.CheckWarn:
+		case doctor.CheckWarn:
 			status = cli.Warn(fmt.Sprintf("%-4s", status))
-		case openmcp.CheckFail:
+		case doctor.CheckFail:
 			status = cli.Bad(fmt.Sprintf("%-4s", status))
 			failed = true
 		}

@@ -2,7 +2,11 @@ package openmcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,28 +19,31 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // ClustersOptions are the options of `kubectl openmcp clusters`.
 type ClustersOptions struct {
-	PrintFlags     *genericclioptions.PrintFlags
-	NoHeaders      bool
-	MaxParallel    int
-	ClusterTimeout time.Duration
+	PrintFlags *genericclioptions.PrintFlags
+	NoHeaders  bool
+	SortBy     string
+	GroupBy    string
+	Selection  *fleet.SelectionFlags
+	FanOut     *fleet.FanOutFlags
 
-	kc   *fleet.Kubeconfig
-	host *hostTarget
+	root  *cli.Root
+	fleet *fleet.Fleet
+	hostc *fleet.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdClusters is `kubectl openmcp clusters`.
 func NewCmdClusters(root *cli.Root) *cobra.Command {
-	o := &ClustersOptions{IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("").WithTypeSetter(nil), MaxParallel: 16, ClusterTimeout: 10 * time.Second}
+	o := &ClustersOptions{IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("").WithTypeSetter(nil), FanOut: fleet.NewFanOutFlags(), Selection: fleet.NewSelectionFlags(false, false), root: root}
 	cmd := &cobra.Command{
 		Use:     "clusters",
 		Aliases: []string{"cluster", "members"},
@@ -44,41 +51,64 @@ func NewCmdClusters(root *cli.Root) *cobra.Command {
 		Long: `List the member clusters joined to the host: one row per KubeFedCluster with
 KubeFed's Ready condition, the region and zone labels, the Kubernetes version,
 and the node count read from each member in parallel through your contexts.
--o wide adds the platform and the members' CPU and memory capacity.`,
+-o wide adds the platform and the members' CPU and memory capacity.
+
+--group-by region|zone prints one row per region (or zone) instead: its
+clusters, how many are Ready, and their nodes, CPU and memory, with a TOTAL
+row. -C/--cluster-selector keeps the members whose KubeFedCluster labels
+match; --sort-by orders rows by a column (name, nodes, cpu, ...).`,
 		Example: `  kubectl openmcp clusters
-  kubectl openmcp clusters -o wide
+  kubectl openmcp clusters -o wide --sort-by nodes
+  kubectl openmcp clusters --group-by region
+  kubectl openmcp clusters -C 'topology.kubernetes.io/region=AS'
   kubectl openmcp clusters -o name`,
 		Args: cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	o.PrintFlags.AddFlags(cmd)
 	// Tables are ours: add wide to the formats -o accepts.
 	cmd.Flags().Lookup("output").Usage = "Output format. One of: (wide, json, yaml, name, jsonpath, go-template, ...)"
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Don't print headers")
-	cmd.Flags().IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "Members asked at the same time")
-	cmd.Flags().DurationVar(&o.ClusterTimeout, "cluster-timeout", o.ClusterTimeout, "Give up on a member that has not answered within this time")
+	cmd.Flags().StringVar(&o.SortBy, "sort-by", "", "Order the rows by this column (name, region, zone, nodes, cpu, memory, ...)")
+	cmd.Flags().StringVar(&o.GroupBy, "group-by", "", "One row per region or zone, with totals: region or zone")
+	_ = cmd.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"region", "zone"}, cobra.ShellCompDirectiveNoFileComp))
+	o.Selection.AddSelectorFlag(cmd, "Only the ")
+	o.FanOut.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func (o *ClustersOptions) Complete(root *cli.Root, cmd *cobra.Command) error {
-	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
+func (o *ClustersOptions) Complete(cmd *cobra.Command, _ []string) error {
+	if err := o.Validate(); err != nil {
 		return err
+	}
+	var err error
+	o.fleet, o.hostc, err = openFleet(o.root, cmd, o.FanOut)
+	return err
+}
+
+// Validate refuses bad flags before the host is looked for.
+func (o *ClustersOptions) Validate() error {
+	if err := o.FanOut.Validate(); err != nil {
+		return err
+	}
+	if err := o.Selection.Validate(); err != nil {
+		return err
+	}
+	if o.GroupBy != "" && o.GroupBy != "region" && o.GroupBy != "zone" {
+		return cli.Usagef("invalid --group-by %q: allowed values are region, zone", o.GroupBy)
+	}
+	if o.GroupBy != "" && !o.tableFormat() {
+		return cli.Usagef("--group-by prints a table: it does not combine with -o %s", o.format())
 	}
 	if f := o.format(); f != "" && f != "wide" {
 		if _, err := o.PrintFlags.ToPrinter(); err != nil {
 			return &cli.UsageError{Err: err}
 		}
 	}
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
-	var err error
-	o.host, err = resolveHost(cmd, o.kc)
-	return err
+	return nil
 }
+
+func (o *ClustersOptions) tableFormat() bool { f := o.format(); return f == "" || f == "wide" }
 
 func (o *ClustersOptions) format() string {
 	if o.PrintFlags.OutputFormat == nil {
@@ -95,30 +125,33 @@ type memberFacts struct {
 }
 
 func (o *ClustersOptions) Run(ctx context.Context) error {
-	members, err := fleet.ListMembers(ctx, o.host.Cluster.Dynamic, o.host.Namespace, o.kc)
+	members, err := o.fleet.Members(ctx)
 	if err != nil {
 		return err
 	}
-	if f := o.format(); f != "" && f != "wide" {
-		return o.printObjects(ctx)
+	if sel := o.Selection.Selection(); sel.Selector != nil {
+		members = fleet.MatchingMembers(members, sel.Selector)
 	}
-	names := make([]string, len(members))
-	byName := map[string]fleet.Member{}
-	for i, m := range members {
-		names[i] = m.Name
-		byName[m.Name] = m
+	if !o.tableFormat() {
+		return o.printObjects(ctx, members)
 	}
-	warnInsecureMembers(o.ErrOut, o.kc, members)
-	facts := fleet.FanOut(ctx, names, o.MaxParallel, o.ClusterTimeout, func(ctx context.Context, name string) (memberFacts, error) {
-		m := byName[name]
+	var reachable []*fleet.Cluster
+	for _, m := range members {
 		if m.Context == "" {
-			return memberFacts{}, fmt.Errorf("no kubeconfig context reaches it")
+			continue
 		}
-		c, err := connect(o.kc, m.Context)
+		c, err := o.fleet.Reach(ctx, m)
+		if err != nil {
+			return err
+		}
+		reachable = append(reachable, c)
+	}
+	answers := fleet.Each(ctx, o.fleet, reachable, func(ctx context.Context, c *fleet.Cluster) (memberFacts, error) {
+		kube, err := c.Kube()
 		if err != nil {
 			return memberFacts{}, err
 		}
-		nodes, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return memberFacts{}, err
 		}
@@ -129,6 +162,10 @@ func (o *ClustersOptions) Run(ctx context.Context) error {
 		}
 		return f, nil
 	})
+	facts := map[string]fleet.Result[memberFacts]{}
+	for _, a := range answers {
+		facts[a.Cluster] = a
+	}
 	table := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
 		{Name: "Name", Type: "string"},
 		{Name: "Ready", Type: "string"},
@@ -143,13 +180,16 @@ func (o *ClustersOptions) Run(ctx context.Context) error {
 		{Name: "Memory", Type: "string", Priority: 1},
 	}}
 	failed := false
-	for i, m := range members {
-		f := facts[i]
+	for _, m := range members {
+		f, reached := facts[m.Name]
 		nodes, cpu, mem := "<unknown>", "<unknown>", "<unknown>"
-		if f.Err != nil {
+		switch {
+		case !reached:
 			failed = true
-			warnCluster(o.ErrOut, m.Name, f.Err, o.ClusterTimeout)
-		} else {
+			o.fleet.Warn(m.Name, errors.New("no kubeconfig context reaches it"))
+		case f.Err != nil:
+			failed = true // Each said why
+		default:
 			nodes, cpu, mem = fmt.Sprint(f.Value.Nodes), f.Value.CPU.String(), humanMemory(f.Value.Memory)
 		}
 		region, zone := regionZone(m)
@@ -158,14 +198,14 @@ func (o *ClustersOptions) Run(ctx context.Context) error {
 			m.Cluster.Spec.APIEndpoint, age(m.Cluster.CreationTimestamp), orNone(m.Cluster.Labels[fleet.PlatformLabel]), cpu, mem,
 		}})
 	}
+	if o.GroupBy != "" {
+		table = groupClusters(table, o.GroupBy)
+	}
+	out := printing.OutputOfGeneric(o.PrintFlags, o.NoHeaders, o.SortBy)
 	if len(members) == 0 {
-		termsafe.Fprintf(o.ErrOut, "No clusters joined to host %q (namespace %s).\n", o.host.Context, o.host.Namespace)
-	} else {
-		termsafe.Table(table) // endpoints, versions and labels are the KubeFedClusters' word
-		p := printers.NewTablePrinter(printers.PrintOptions{Wide: o.format() == "wide", NoHeaders: o.NoHeaders})
-		if err := p.PrintObj(table, o.Out); err != nil {
-			return err
-		}
+		termsafe.Fprintf(o.ErrOut, "No clusters joined to host %q (namespace %s).\n", o.fleet.Host.Context, o.fleet.Namespace)
+	} else if err := out.PrintTable(o.Out, table); err != nil {
+		return &cli.UsageError{Err: err}
 	}
 	if failed {
 		return &cli.SilentError{Code: cli.ExitError}
@@ -174,11 +214,14 @@ func (o *ClustersOptions) Run(ctx context.Context) error {
 }
 
 // printObjects prints the KubeFedClusters themselves (-o json|yaml|name|jsonpath).
-func (o *ClustersOptions) printObjects(ctx context.Context) error {
-	list, err := o.host.Cluster.Dynamic.Resource(fleet.KubeFedClusters).Namespace(o.host.Namespace).List(ctx, metav1.ListOptions{})
+func (o *ClustersOptions) printObjects(ctx context.Context, members []fleet.Member) error {
+	list, err := o.hostc.Dynamic.Resource(fleet.KubeFedClusters).Namespace(o.fleet.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
+	list.Items = slices.DeleteFunc(list.Items, func(u unstructured.Unstructured) bool {
+		return !slices.ContainsFunc(members, func(m fleet.Member) bool { return m.Name == u.GetName() })
+	})
 	printer, err := o.PrintFlags.ToPrinter()
 	if err != nil {
 		return err
@@ -237,4 +280,59 @@ func age(t metav1.Time) string {
 func humanMemory(q resource.Quantity) string {
 	gi := float64(q.Value()) / (1 << 30)
 	return fmt.Sprintf("%.1fGi", gi)
+}
+
+// groupClusters folds the clusters' table into one row per region or zone:
+// how many clusters, how many Ready, and their nodes, CPU and memory, with a
+// TOTAL row. A cluster that did not answer counts in CLUSTERS only.
+func groupClusters(t *metav1.Table, by string) *metav1.Table {
+	col := map[string]int{"region": 2, "zone": 3}[by]
+	type sums struct {
+		clusters, ready, nodes int
+		cpu, mem               resource.Quantity
+	}
+	groups := map[string]*sums{}
+	var order []string
+	total := &sums{}
+	for _, r := range t.Rows {
+		key := fmt.Sprint(r.Cells[col])
+		g, ok := groups[key]
+		if !ok {
+			g = &sums{}
+			groups[key] = g
+			order = append(order, key)
+		}
+		for _, s := range []*sums{g, total} {
+			s.clusters++
+			if r.Cells[1] == "True" {
+				s.ready++
+			}
+			if n, err := strconv.Atoi(fmt.Sprint(r.Cells[5])); err == nil {
+				s.nodes += n
+			}
+			if q, err := resource.ParseQuantity(fmt.Sprint(r.Cells[9])); err == nil {
+				s.cpu.Add(q)
+			}
+			if q, err := resource.ParseQuantity(fmt.Sprint(r.Cells[10])); err == nil {
+				s.mem.Add(q)
+			}
+		}
+	}
+	sort.Strings(order)
+	out := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: strings.ToUpper(by[:1]) + by[1:], Type: "string"},
+		{Name: "Clusters", Type: "integer"},
+		{Name: "Ready", Type: "integer"},
+		{Name: "Nodes", Type: "integer"},
+		{Name: "CPU", Type: "string"},
+		{Name: "Memory", Type: "string"},
+	}}
+	row := func(name string, s *sums) metav1.TableRow {
+		return metav1.TableRow{Cells: []any{name, s.clusters, s.ready, s.nodes, s.cpu.String(), humanMemory(s.mem)}}
+	}
+	for _, k := range order {
+		out.Rows = append(out.Rows, row(k, groups[k]))
+	}
+	out.Rows = append(out.Rows, row("TOTAL", total))
+	return out
 }

@@ -9,5 +9,8 @@ func addCommands(root *cli.Root) {
 	root.AddCommands(cli.GroupFederation, NewCmdLabel(root), NewCmdMetalLB(root))
 	root.AddCommands(cli.GroupResources, NewCmdGet(root), NewCmdStatus(root), NewCmdTop(root))
 	root.AddCommands(cli.GroupResources, NewCmdPlace(root), NewCmdDelete(root), NewCmdEnable(root), NewCmdDisable(root), NewCmdPolicy(root))
-	root.AddCommands(cli.GroupTrouble, NewCmdCheck(root))
+	root.AddCommands(cli.GroupTrouble, NewCmdCheck(root), NewCmdEvents(root), NewCmdLogs(root))
+	for _, c := range root.Command.Commands() {
+		completeSelectionFlags(root, c)
+	}
 }

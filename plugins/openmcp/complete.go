@@ -1,13 +1,14 @@
 package openmcp
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // completeResourceTypes completes TYPE for get from the host's discovery,
@@ -62,7 +63,7 @@ func completeOpenMCPKinds(cmd *cobra.Command, args []string, toComplete string) 
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var out []string
-	for _, k := range openmcp.Kinds {
+	for _, k := range openmcpapi.Kinds {
 		for _, n := range append([]string{strings.ToLower(k.Kind)}, k.ShortNames...) {
 			if strings.HasPrefix(n+"/", toComplete) {
 				out = append(out, n+"/")
@@ -70,4 +71,50 @@ func completeOpenMCPKinds(cmd *cobra.Command, args []string, toComplete string) 
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
+
+// completeSelectionFlags completes --clusters with the host's members (the
+// part after the last comma) and --cluster-selector with the label pairs
+// their KubeFedClusters carry (region=AS, zone=KR, platform=eks, ...).
+func completeSelectionFlags(root *cli.Root, cmd *cobra.Command) {
+	if cmd.Flags().Lookup("clusters") != nil {
+		_ = cmd.RegisterFlagCompletionFunc("clusters", func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			members, err := completionMembers(root, cmd)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError
+			}
+			done, prefix := "", toComplete
+			if i := strings.LastIndex(toComplete, ","); i >= 0 {
+				done, prefix = toComplete[:i+1], toComplete[i+1:]
+			}
+			var out []cobra.Completion
+			for _, m := range members {
+				if strings.HasPrefix(m.Name, prefix) && !strings.Contains(","+done, ","+m.Name+",") {
+					out = append(out, done+m.Name)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+		})
+	}
+	if cmd.Flags().Lookup("cluster-selector") != nil {
+		_ = cmd.RegisterFlagCompletionFunc("cluster-selector", func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			members, err := completionMembers(root, cmd)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError
+			}
+			seen := map[string]bool{}
+			var out []cobra.Completion
+			for _, m := range members {
+				for k, v := range m.Cluster.Labels {
+					pair := k + "=" + v
+					if !seen[pair] && strings.HasPrefix(pair, toComplete) {
+						seen[pair] = true
+						out = append(out, pair)
+					}
+				}
+			}
+			sort.Strings(out)
+			return out, cobra.ShellCompDirectiveNoFileComp
+		})
+	}
 }

@@ -22,11 +22,14 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/manifest"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // DeleteOptions are the options of `kubectl openmcp delete`.
 type DeleteOptions struct {
+	root           *cli.Root
+	cmd            *cobra.Command
 	Filenames      []string
 	Recursive      bool
 	Federation     string
@@ -39,8 +42,8 @@ type DeleteOptions struct {
 	timeoutSet       bool
 	namespace        string
 	enforceNamespace bool
-	kc               *fleet.Kubeconfig
-	host             *hostTarget
+	fleet            *fleet.Fleet
+	hostc            *fleet.Clients
 	// pollInterval is how often --wait looks; tests shorten it.
 	pollInterval time.Duration
 	genericiooptions.IOStreams
@@ -51,7 +54,7 @@ const defaultDeleteTimeout = 2 * time.Minute
 
 // NewCmdDelete is `kubectl openmcp delete`.
 func NewCmdDelete(root *cli.Root) *cobra.Command {
-	o := &DeleteOptions{IOStreams: root.Streams, Federation: federationOpenMCP, Timeout: defaultDeleteTimeout, pollInterval: 500 * time.Millisecond}
+	o := &DeleteOptions{root: root, IOStreams: root.Streams, Federation: federationOpenMCP, Timeout: defaultDeleteTimeout, pollInterval: 500 * time.Millisecond}
 	cmd := &cobra.Command{
 		Use:   "delete -f FILENAME [--federation openmcp|kubefed] [--wait [--timeout 2m]]",
 		Short: "Delete from the federation what place wrote from the same manifests",
@@ -89,15 +92,7 @@ propagated for Federated<Kind> objects), printing which member still has what.`,
   # From standard input, printing only the deleted objects' names
   cat nginx.yaml | kubectl openmcp delete -f - -o name`,
 		Args: cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	f := cmd.Flags()
 	addManifestFlags(cmd, &o.Filenames, &o.Recursive)
@@ -113,24 +108,29 @@ propagated for Federated<Kind> objects), printing which member still has what.`,
 }
 
 // Complete reads the flags and finds the host.
-func (o *DeleteOptions) Complete(root *cli.Root, cmd *cobra.Command, _ []string) error {
+func (o *DeleteOptions) Complete(cmd *cobra.Command, _ []string) error {
 	var err error
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	o.timeoutSet = cli.FlagSetHas(cmd.Flags(), "timeout")
-	// The flags are checked before the host is reached: a bad value must not
-	// wait for a cluster.
-	if err := o.Validate(); err != nil {
+	o.cmd = cmd
+	return nil
+}
+
+// open finds the host once the flags are known to be good (a bad value is
+// reported even without a host); tests hand in a fleet of their own.
+func (o *DeleteOptions) open() error {
+	if o.fleet != nil {
+		return nil
+	}
+	var err error
+	if o.fleet, o.hostc, err = openFleet(o.root, o.cmd, nil); err != nil {
 		return err
 	}
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
-	if o.host, err = resolveHost(cmd, o.kc); err != nil {
-		return err
-	}
-	if ns := root.ConfigFlags.Namespace; ns != nil && *ns != "" {
+	if ns := o.root.ConfigFlags.Namespace; ns != nil && *ns != "" {
 		o.namespace, o.enforceNamespace = *ns, true
-	} else if o.namespace, _, err = o.kc.For(o.host.Context).ToRawKubeConfigLoader().Namespace(); err != nil {
+	} else if o.namespace, _, err = o.fleet.Kubeconfig.For(o.fleet.Host.Context).ToRawKubeConfigLoader().Namespace(); err != nil {
 		return err
 	}
 	return nil
@@ -162,7 +162,7 @@ func (o *DeleteOptions) Validate() error {
 // deleteTarget is one host object to delete and what stands for it in the
 // members.
 type deleteTarget struct {
-	openmcp.Item
+	openmcpapi.Item
 	// Member is the object the federation runs in each member for it; its
 	// GVR is empty when we know of none (an OpenMCPPolicy, ...).
 	Member objectRef
@@ -204,14 +204,17 @@ func openMCPMemberResource(kind string) (schema.GroupVersionResource, bool) {
 
 // Run reads, converts, checks that everything is there, deletes, and waits.
 func (o *DeleteOptions) Run(ctx context.Context) error {
-	docs, err := openmcp.ReadManifests(o.Filenames, o.Recursive, o.In)
+	if err := o.open(); err != nil {
+		return err
+	}
+	docs, err := manifest.ReadManifests(o.Filenames, o.Recursive, o.In)
 	if err != nil {
 		return err
 	}
 	if len(docs) == 0 {
 		return fmt.Errorf("no objects in %s", strings.Join(o.Filenames, ", "))
 	}
-	opts := openmcp.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace}
+	opts := manifest.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace}
 	// The conversion's warnings are about what place writes (a stale layout
 	// fixed, a version KubeFed changes): nothing of it is written here.
 	targets, missing, _, err := o.targets(ctx, docs, opts)
@@ -249,7 +252,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 // targets converts the documents as place does and returns the host objects
 // it wrote for them. Kinds KubeFed does not federate cannot be on the host:
 // they come back as missing.
-func (o *DeleteOptions) targets(ctx context.Context, docs []openmcp.Document, opts openmcp.Options) ([]deleteTarget, []string, []string, error) {
+func (o *DeleteOptions) targets(ctx context.Context, docs []manifest.Document, opts manifest.Options) ([]deleteTarget, []string, []string, error) {
 	if o.Federation == federationOpenMCP {
 		items, warnings, err := openMCPItems(docs, opts)
 		if err != nil {
@@ -265,8 +268,8 @@ func (o *DeleteOptions) targets(ctx context.Context, docs []openmcp.Document, op
 		return out, nil, warnings, nil
 	}
 	// Placement does not change which objects place wrote, only their spec.
-	noPlacement := func(openmcp.Placement) kubefedtypes.Placement { return kubefedtypes.Placement{} }
-	fc, err := federatedObjects(ctx, o.host, docs, opts, noPlacement, nil)
+	noPlacement := func(manifest.Placement) kubefedtypes.Placement { return kubefedtypes.Placement{} }
+	fc, err := federatedObjects(ctx, o.fleet, o.hostc, docs, opts, noPlacement, nil)
 	var missing []string
 	if err != nil {
 		var other []error
@@ -316,7 +319,7 @@ type found struct {
 // line for each that is not or could not be read.
 func (o *DeleteOptions) lookUp(ctx context.Context, targets []deleteTarget) (present []found, missing, failed []string) {
 	for _, t := range targets {
-		live, err := o.host.Cluster.Dynamic.Resource(t.GVR).Namespace(t.Object.GetNamespace()).Get(ctx, t.Object.GetName(), metav1.GetOptions{})
+		live, err := o.hostc.Dynamic.Resource(t.GVR).Namespace(t.Object.GetNamespace()).Get(ctx, t.Object.GetName(), metav1.GetOptions{})
 		switch {
 		case err == nil:
 			present = append(present, found{deleteTarget: t, UID: live.GetUID()})
@@ -400,7 +403,7 @@ func (o *DeleteOptions) deleteAll(ctx context.Context, objs []found) ([]found, e
 			if o.DryRun == cmdutil.DryRunServer {
 				opts.DryRun = []string{metav1.DryRunAll}
 			}
-			err := o.host.Cluster.Dynamic.Resource(f.GVR).Namespace(f.Object.GetNamespace()).Delete(context.WithoutCancel(ctx), f.Object.GetName(), opts)
+			err := o.hostc.Dynamic.Resource(f.GVR).Namespace(f.Object.GetNamespace()).Delete(context.WithoutCancel(ctx), f.Object.GetName(), opts)
 			switch {
 			case err == nil:
 			case apierrors.IsNotFound(err) && o.IgnoreNotFound:
@@ -413,7 +416,7 @@ func (o *DeleteOptions) deleteAll(ctx context.Context, objs []found) ([]found, e
 		}
 		deleted = append(deleted, f)
 		if o.Output == "name" {
-			fmt.Fprintln(o.Out, openmcp.Ref(f.Object))
+			fmt.Fprintln(o.Out, openmcpapi.Ref(f.Object))
 		} else {
 			fmt.Fprintf(o.Out, "%s deleted%s\n", refOf(f.deleteTarget), suffix)
 		}
@@ -432,7 +435,7 @@ func interruptedSummary(deleted, left []found, dryRun bool) string {
 		}
 		s := make([]string, len(fs))
 		for i, f := range fs {
-			s[i] = openmcp.Ref(f.Object)
+			s[i] = openmcpapi.Ref(f.Object)
 		}
 		return strings.Join(s, ", ")
 	}
@@ -454,19 +457,18 @@ func (o *DeleteOptions) wait(ctx context.Context, deleted []found) error {
 			memberRefs = append(memberRefs, f.Member)
 		}
 	}
-	clusters := []waitCluster{{Name: "host", Dynamic: o.host.Cluster.Dynamic, Refs: hostRefs}}
+	clusters := []waitCluster{{Name: "host", Dynamic: o.hostc.Dynamic, Refs: hostRefs}}
 	if len(memberRefs) > 0 {
-		members, err := fleet.ListMembers(ctx, o.host.Cluster.Dynamic, o.host.Namespace, o.kc)
+		members, err := o.fleet.Members(ctx)
 		if err != nil {
 			return fmt.Errorf("deleted, but cannot wait for the members: %w", err)
 		}
-		warnInsecureMembers(o.ErrOut, o.kc, members)
 		mc, warnings := memberWaitClusters(members, func(m fleet.Member) (dynamic.Interface, error) {
-			c, err := connect(o.kc, m.Context)
+			c, err := o.fleet.Reach(ctx, m)
 			if err != nil {
 				return nil, err
 			}
-			return c.Dynamic, nil
+			return c.Dynamic()
 		}, memberRefs)
 		for _, w := range warnings {
 			cli.Warnf(o.ErrOut, "%s", w)

@@ -25,9 +25,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/manifest"
 )
 
 func TestDeleteRejectsBadFlagsBeforeAnyRequest(t *testing.T) {
@@ -106,9 +105,10 @@ func deleteOptions(dyn dynamic.Interface, stdin string) (*DeleteOptions, *bytes.
 	o := &DeleteOptions{
 		Filenames: []string{"-"}, Federation: federationOpenMCP, Timeout: time.Second, pollInterval: 10 * time.Millisecond,
 		namespace: "web",
-		host:      &hostTarget{Context: "openmcp", Namespace: fleet.DefaultKubeFedNamespace, Cluster: &federation.Cluster{Dynamic: dyn}},
+		hostc:     &fleet.Clients{Dynamic: dyn},
 		IOStreams: genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut},
 	}
+	o.fleet = fleet.NewForClusters(fleet.NewClusterWithClients("openmcp", "openmcp", o.hostc), fleet.DefaultKubeFedNamespace, nil, &errOut)
 	return o, &out, &errOut
 }
 
@@ -326,11 +326,11 @@ func TestDeleteKubeFedTargets(t *testing.T) {
 	}, chartFTCs(t, "deployments.apps", "namespaces")...)
 	o, _, _ := deleteOptions(dyn, "")
 	o.Federation = federationKubeFed
-	docs, err := openmcp.ParseManifest("-", strings.NewReader("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"+deleteNginx))
+	docs, err := manifest.ParseManifest("-", strings.NewReader("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"+deleteNginx))
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, missing, _, err := o.targets(context.Background(), docs, openmcp.Options{Namespace: "web"})
+	targets, missing, _, err := o.targets(context.Background(), docs, manifest.Options{Namespace: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,17 +18,19 @@ import (
 
 // DisableOptions are the options of `kubectl openmcp disable`.
 type DisableOptions struct {
+	root   *cli.Root
 	Types  []string
 	DryRun cmdutil.DryRunStrategy
 
-	host *hostTarget
-	ftcs []*fedv1b1.FederatedTypeConfig
+	fleet *fleet.Fleet
+	hostc *fleet.Clients
+	ftcs  []*fedv1b1.FederatedTypeConfig
 	genericiooptions.IOStreams
 }
 
 // NewCmdDisable is `kubectl openmcp disable`.
 func NewCmdDisable(root *cli.Root) *cobra.Command {
-	o := &DisableOptions{IOStreams: root.Streams}
+	o := &DisableOptions{root: root, IOStreams: root.Streams}
 	cmd := &cobra.Command{
 		Use:   "disable TYPE [TYPE...]",
 		Short: "Stop KubeFed propagating an API type and remove its federated CRD",
@@ -46,31 +48,24 @@ propagated to the members. Delete them first.`,
   # See what would be deleted
   kubectl openmcp disable deployments.apps --dry-run=server`,
 		Args: cli.MinArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	cmdutil.AddDryRunFlag(cmd)
 	return cmd
 }
 
 // Complete finds each type's FederatedTypeConfig on the host.
-func (o *DisableOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *DisableOptions) Complete(cmd *cobra.Command, args []string) error {
+	root := o.root
 	o.Types = args
 	var err error
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	if o.host, err = resolveHost(cmd, fleet.NewKubeconfig(root.ConfigFlags)); err != nil {
+	if o.fleet, o.hostc, err = openFleet(root, cmd, nil); err != nil {
 		return err
 	}
-	ftcs, err := kubefedtypes.ListTypeConfigs(cmd.Context(), o.host.Cluster.Dynamic, o.host.Namespace)
+	ftcs, err := kubefedtypes.ListTypeConfigs(cmd.Context(), o.hostc.Dynamic, o.fleet.Namespace)
 	if err != nil {
 		return err
 	}
@@ -79,7 +74,7 @@ func (o *DisableOptions) Complete(root *cli.Root, cmd *cobra.Command, args []str
 		ftc, ok := kubefedtypes.FindByName(ftcs, name)
 		if !ok {
 			// A short name such as "deploy" is known only to discovery.
-			if lists, err := preferredResources(o.host.Cluster.Client.Discovery()); err == nil {
+			if lists, err := preferredResources(o.hostc.Kube.Discovery()); err == nil {
 				if t, err := kubefedtypes.Resolve(lists, name); err == nil {
 					ftc, ok = kubefedtypes.FindByName(ftcs, t.Name())
 				}
@@ -95,7 +90,7 @@ func (o *DisableOptions) Complete(root *cli.Root, cmd *cobra.Command, args []str
 			if enabled == "" {
 				enabled = "none"
 			}
-			return cli.Usagef("%s is not enabled: no FederatedTypeConfig for it in %s (enabled: %s)", name, o.host.Namespace, enabled)
+			return cli.Usagef("%s is not enabled: no FederatedTypeConfig for it in %s (enabled: %s)", name, o.fleet.Namespace, enabled)
 		}
 		if !seen[ftc.Name] {
 			seen[ftc.Name] = true
@@ -118,7 +113,7 @@ func (o *DisableOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	h := kubefedtypes.Host{Dynamic: o.host.Cluster.Dynamic, Namespace: o.host.Namespace, DryRun: o.DryRun == cmdutil.DryRunServer}
+	h := kubefedtypes.Host{Dynamic: o.hostc.Dynamic, Namespace: o.fleet.Namespace, DryRun: o.DryRun == cmdutil.DryRunServer}
 	suffix := ""
 	if h.DryRun {
 		suffix = " (server dry run)"

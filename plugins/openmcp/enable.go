@@ -18,17 +18,19 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // EnableOptions are the options of `kubectl openmcp enable`.
 type EnableOptions struct {
+	root       *cli.Root
 	Types      []string
 	DryRun     cmdutil.DryRunStrategy
 	PrintFlags *genericclioptions.PrintFlags
 
-	host    *hostTarget
+	fleet   *fleet.Fleet
+	hostc   *fleet.Clients
 	printer printers.ResourcePrinter
 	targets []kubefedtypes.Target
 	genericiooptions.IOStreams
@@ -36,7 +38,7 @@ type EnableOptions struct {
 
 // NewCmdEnable is `kubectl openmcp enable`.
 func NewCmdEnable(root *cli.Root) *cobra.Command {
-	o := &EnableOptions{IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("enabled").WithTypeSetter(nil)}
+	o := &EnableOptions{root: root, IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("enabled").WithTypeSetter(nil)}
 	cmd := &cobra.Command{
 		Use:   "enable TYPE [TYPE...]",
 		Short: "Let KubeFed propagate an API type (as kubefedctl enable does)",
@@ -60,15 +62,7 @@ says "unchanged".`,
   # Show the CRD and FederatedTypeConfig without writing them
   kubectl openmcp enable deployments.apps --dry-run=client -o yaml`,
 		Args: cli.MinArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	cmdutil.AddDryRunFlag(cmd)
 	o.PrintFlags.AddFlags(cmd)
@@ -76,7 +70,8 @@ says "unchanged".`,
 }
 
 // Complete connects to the host and resolves the types through discovery.
-func (o *EnableOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
+	root := o.root
 	o.Types = args
 	var err error
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
@@ -90,10 +85,10 @@ func (o *EnableOptions) Complete(root *cli.Root, cmd *cobra.Command, args []stri
 			return &cli.UsageError{Err: err}
 		}
 	}
-	if o.host, err = resolveHost(cmd, fleet.NewKubeconfig(root.ConfigFlags)); err != nil {
+	if o.fleet, o.hostc, err = openFleet(root, cmd, nil); err != nil {
 		return err
 	}
-	lists, err := preferredResources(o.host.Cluster.Client.Discovery())
+	lists, err := preferredResources(o.hostc.Kube.Discovery())
 	if err != nil {
 		return err
 	}
@@ -133,8 +128,8 @@ func (o *EnableOptions) Run(ctx context.Context) error {
 	if o.DryRun == cmdutil.DryRunClient {
 		return o.printClientDryRun(ctx)
 	}
-	applier := &openmcp.Applier{Dynamic: o.host.Cluster.Dynamic, FieldManager: openmcp.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: true}
-	h := kubefedtypes.Host{Dynamic: o.host.Cluster.Dynamic, Namespace: o.host.Namespace, Apply: applier, DryRun: applier.DryRun}
+	applier := &openmcpapi.Applier{Dynamic: o.hostc.Dynamic, FieldManager: openmcpapi.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: true}
+	h := kubefedtypes.Host{Dynamic: o.hostc.Dynamic, Namespace: o.fleet.Namespace, Apply: applier, DryRun: applier.DryRun}
 	suffix := ""
 	if applier.DryRun {
 		suffix = " (server dry run)"
@@ -160,7 +155,7 @@ func (o *EnableOptions) Run(ctx context.Context) error {
 func (o *EnableOptions) objects() []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, t := range o.targets {
-		for _, obj := range []any{t.CRD(), t.TypeConfig(o.host.Namespace)} {
+		for _, obj := range []any{t.CRD(), t.TypeConfig(o.fleet.Namespace)} {
 			m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 			if err != nil {
 				continue
@@ -184,18 +179,18 @@ func (o *EnableOptions) printClientDryRun(ctx context.Context) error {
 			get func() error
 		}{
 			{"customresourcedefinition.apiextensions.k8s.io/" + t.FederatedCRDName(), func() error {
-				_, err := o.host.Cluster.Dynamic.Resource(kubefedtypes.CRDs).Get(ctx, t.FederatedCRDName(), metav1.GetOptions{})
+				_, err := o.hostc.Dynamic.Resource(kubefedtypes.CRDs).Get(ctx, t.FederatedCRDName(), metav1.GetOptions{})
 				return err
 			}},
 			{"federatedtypeconfig.core.kubefed.io/" + t.Name(), func() error {
-				_, err := o.host.Cluster.Dynamic.Resource(kubefedtypes.FederatedTypeConfigs).Namespace(o.host.Namespace).Get(ctx, t.Name(), metav1.GetOptions{})
+				_, err := o.hostc.Dynamic.Resource(kubefedtypes.FederatedTypeConfigs).Namespace(o.fleet.Namespace).Get(ctx, t.Name(), metav1.GetOptions{})
 				return err
 			}},
 		}
 		for _, c := range checks {
-			action := openmcp.Configured
+			action := openmcpapi.Configured
 			if err := c.get(); apierrors.IsNotFound(err) {
-				action = openmcp.Created
+				action = openmcpapi.Created
 			} else if err != nil {
 				return err
 			}

@@ -3,14 +3,11 @@ package openmcp
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,48 +27,35 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // GetOptions are the options of `kubectl openmcp get`.
 type GetOptions struct {
-	PrintFlags     *get.PrintFlags
-	AllClusters    bool
-	Clusters       []string
-	IncludeHost    bool
-	AllNamespaces  bool
-	LabelSelector  string
-	FieldSelector  string
-	Watch          bool
-	MaxParallel    int
-	ClusterTimeout time.Duration
-	UseFederation  bool
-	ChunkSize      int64
+	PrintFlags    *get.PrintFlags
+	Selection     *fleet.SelectionFlags
+	FanOut        *fleet.FanOutFlags
+	AllNamespaces bool
+	LabelSelector string
+	FieldSelector string
+	Watch         bool
+	ChunkSize     int64
+	GroupBy       string
 
+	root      *cli.Root
 	args      []string
 	namespace string
-	plan      *targetPlan
-	targets   []target
+	fleet     *fleet.Fleet
+	plan      *fleet.Plan
+	clusters  []*fleet.Cluster
 	sortBy    string
 	genericiooptions.IOStreams
 }
 
-// target is one cluster a fan-out command reads, and how it is reached.
-type target struct {
-	Cluster string
-	Context string // "" when reached with KubeFed's token
-	Getter  genericRESTGetter
-}
-
-// key tells two targets apart: a member now reached through another
-// context is another target than the one guessed.
-func (t target) key() string { return t.Cluster + "\x00" + t.Context }
-
 // NewCmdGet is `kubectl openmcp get`.
 func NewCmdGet(root *cli.Root) *cobra.Command {
-	o := &GetOptions{IOStreams: root.Streams, PrintFlags: get.NewGetPrintFlags(), MaxParallel: 16, ClusterTimeout: 10 * time.Second, ChunkSize: 500}
+	o := &GetOptions{root: root, IOStreams: root.Streams, PrintFlags: get.NewGetPrintFlags(), Selection: fleet.NewSelectionFlags(true, true), FanOut: fleet.NewFanOutFlags(), ChunkSize: 500}
 	cmd := &cobra.Command{
 		Use:   "get TYPE[.VERSION][.GROUP] [NAME...] (--all-clusters | --clusters C1,C2) [flags]",
 		Short: "Show resources of every member cluster in one table",
@@ -110,44 +94,26 @@ kubectl --context CLUSTER.`,
   kubectl openmcp get pods -l app=web --all-clusters --include-host -o json`,
 		Args:              cli.MinArgs(1),
 		ValidArgsFunction: completeResourceTypes(root),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.Run(o),
 	}
 	o.PrintFlags.AddFlags(cmd)
-	addFanOutFlags(cmd, &o.AllClusters, &o.Clusters, &o.IncludeHost, &o.MaxParallel, &o.ClusterTimeout, &o.UseFederation)
+	addFanOutFlags(cmd, o.Selection, o.FanOut)
 	f := cmd.Flags()
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List the requested objects across all namespaces")
 	f.StringVarP(&o.LabelSelector, "selector", "l", "", "Label selector to filter on, as kubectl get -l")
 	f.StringVar(&o.FieldSelector, "field-selector", "", "Field selector to filter on, as kubectl get --field-selector")
 	f.BoolVarP(&o.Watch, "watch", "w", false, "After listing, watch for changes in every cluster; each line names its cluster")
+	f.StringVar(&o.GroupBy, "group-by", "", "One row per region, zone or cluster (clusters, objects, and for workloads desired/ready/available replicas), with a TOTAL row")
+	_ = cmd.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"region", "zone", "cluster"}, cobra.ShellCompDirectiveNoFileComp))
 	f.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Read each cluster's lists in pages of this many objects, as kubectl get does; 0 reads each list in one answer")
 	return cmd
 }
 
-// addFanOutFlags adds the flags that choose and bound the clusters a command reads.
-func addFanOutFlags(cmd *cobra.Command, all *bool, clusters *[]string, includeHost *bool, maxParallel *int, timeout *time.Duration, federation *bool) {
-	f := cmd.Flags()
-	f.BoolVar(all, "all-clusters", false, "Read every member cluster joined to the host")
-	f.StringSliceVar(clusters, "clusters", nil, "Read these member clusters (comma-separated)")
-	f.BoolVar(includeHost, "include-host", false, "Read the host cluster too")
-	f.IntVar(maxParallel, "max-parallel", *maxParallel, "Clusters read at the same time")
-	f.DurationVar(timeout, "cluster-timeout", *timeout, "Give up on a cluster that has not answered within this time")
-	f.BoolVar(federation, "use-federation-credentials", false, "Reach members with KubeFed's service-account tokens from the host, not your own contexts (needs read access to the host's secrets)")
-	cmd.MarkFlagsMutuallyExclusive("all-clusters", "clusters")
-}
-
 // Complete resolves the clusters and how each is reached.
-func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *GetOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.args = args
-	if root.ConfigFlags.Namespace != nil {
-		o.namespace = *root.ConfigFlags.Namespace
+	if o.root.ConfigFlags.Namespace != nil {
+		o.namespace = *o.root.ConfigFlags.Namespace
 	}
 	if o.PrintFlags.HumanReadableFlags.SortBy != nil {
 		o.sortBy = *o.PrintFlags.HumanReadableFlags.SortBy
@@ -155,10 +121,13 @@ func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string)
 	if o.AllNamespaces {
 		_ = o.PrintFlags.EnsureWithNamespace()
 	}
-	if !o.AllClusters && len(o.Clusters) == 0 && !o.IncludeHost {
-		return cli.Usagef("say which clusters: --all-clusters, --clusters C1,C2 or --include-host")
+	if !o.Selection.Chosen() {
+		return cli.Usagef("say which clusters: --all-clusters, --clusters C1,C2, --cluster-selector SELECTOR or --include-host")
 	}
-	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
+	if err := o.FanOut.Validate(); err != nil {
+		return err
+	}
+	if err := o.Selection.Validate(); err != nil {
 		return err
 	}
 	if o.ChunkSize < 0 {
@@ -168,17 +137,26 @@ func (o *GetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string)
 		return &cli.UsageError{Err: err}
 	}
 	var err error
-	o.plan, err = planTargets(root, cmd, targetChoice{
-		All: o.AllClusters, Clusters: o.Clusters, IncludeHost: o.IncludeHost,
-		Timeout: o.ClusterTimeout, UseFederation: o.UseFederation, ErrOut: o.ErrOut,
-		WrapTransport: o.tableTransport(),
-	})
-	return err
+	if o.fleet, err = newFleet(o.root, cmd, o.FanOut); err != nil {
+		return err
+	}
+	o.fleet.WrapTransport = o.tableTransport()
+	o.plan = o.fleet.Plan(o.Selection.Selection())
+	return nil
 }
 
 func (o *GetOptions) Validate() error {
 	if o.Watch && o.outputFormat() != "" && o.outputFormat() != "wide" {
 		return cli.Usagef("--watch prints table rows; it does not combine with -o %s", o.outputFormat())
+	}
+	switch {
+	case o.GroupBy == "":
+	case o.GroupBy != "region" && o.GroupBy != "zone" && o.GroupBy != "cluster":
+		return cli.Usagef("invalid --group-by %q: allowed values are region, zone, cluster", o.GroupBy)
+	case !o.humanReadable():
+		return cli.Usagef("--group-by prints a summary table: it does not combine with -o %s", o.outputFormat())
+	case o.Watch:
+		return cli.Usagef("--group-by prints a summary: it does not combine with --watch")
 	}
 	return nil
 }
@@ -238,8 +216,8 @@ func (o *GetOptions) rowsNeedMetadata() bool {
 		(h.ColumnLabels != nil && len(*h.ColumnLabels) > 0)
 }
 
-func (o *GetOptions) builder(t target) *resource.Builder {
-	return resource.NewBuilder(t.Getter).
+func (o *GetOptions) builder(c *fleet.Cluster) *resource.Builder {
+	return resource.NewBuilder(c.Getter()).
 		Unstructured().
 		NamespaceParam(o.namespace).DefaultNamespace().AllNamespaces(o.AllNamespaces).
 		LabelSelectorParam(o.LabelSelector).
@@ -254,8 +232,8 @@ func (o *GetOptions) builder(t target) *resource.Builder {
 		TransformRequests(o.transform)
 }
 
-func (o *GetOptions) fetch(t target) (clusterAnswer, error) {
-	r := o.builder(t).Do()
+func (o *GetOptions) fetch(c *fleet.Cluster) (clusterAnswer, error) {
+	r := o.builder(c).Do()
 	if err := r.Err(); err != nil {
 		return clusterAnswer{}, err
 	}
@@ -269,7 +247,7 @@ func (o *GetOptions) fetch(t target) (clusterAnswer, error) {
 	if err != nil {
 		// A named object missing from some members is normal in a federation.
 		var rest []error
-		for _, e := range flatten(err) {
+		for _, e := range fleet.Flatten(err) {
 			if apierrors.IsNotFound(e) {
 				ans.notFound = append(ans.notFound, e)
 			} else {
@@ -303,42 +281,34 @@ func (o *GetOptions) decodeTables(infos []*resource.Info) error {
 	return nil
 }
 
-func flatten(err error) []error {
-	var agg utilerrors.Aggregate
-	if errors.As(err, &agg) {
-		return agg.Errors()
-	}
-	return []error{err}
-}
-
 // Run reads every cluster in parallel and prints one table (or List). The
 // members of last time are asked while the host lists the members of now.
 func (o *GetOptions) Run(ctx context.Context) error {
 	var mu sync.Mutex // the fan-out's goroutines read byKey while the host's answer adds to it
-	byKey := map[string]target{}
+	byKey := map[string]*fleet.Cluster{}
 	guess := make([]string, 0, len(o.plan.Guess))
-	for _, t := range o.plan.Guess {
-		byKey[t.key()] = t
-		guess = append(guess, t.key())
+	for _, c := range o.plan.Guess {
+		byKey[c.Key()] = c
+		guess = append(guess, c.Key())
 	}
 	actual := func(ctx context.Context) ([]string, error) {
-		targets, err := o.plan.Resolve(ctx)
+		clusters, err := o.plan.Resolve(ctx)
 		if err != nil {
 			return nil, err
 		}
-		o.targets = targets
-		keys := make([]string, len(targets))
+		o.clusters = clusters
+		keys := make([]string, len(clusters))
 		mu.Lock()
 		defer mu.Unlock()
-		for i, t := range targets {
-			keys[i] = t.key()
+		for i, c := range clusters {
+			keys[i] = c.Key()
 			if _, ok := byKey[keys[i]]; !ok {
-				byKey[keys[i]] = t
+				byKey[keys[i]] = c
 			}
 		}
 		return keys, nil
 	}
-	results, err := fleet.FanOutAhead(ctx, guess, actual, o.MaxParallel, o.ClusterTimeout, func(ctx context.Context, key string) (clusterAnswer, error) {
+	results, err := fleet.FanOutAhead(ctx, guess, actual, o.FanOut.MaxParallel, o.FanOut.Timeout, func(ctx context.Context, key string) (clusterAnswer, error) {
 		mu.Lock()
 		t := byKey[key]
 		mu.Unlock()
@@ -348,15 +318,17 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		return err
 	}
 	for i := range results {
-		results[i].Cluster = byKey[results[i].Cluster].Cluster
+		results[i].Cluster = byKey[results[i].Cluster].Name
 	}
 	failed := 0
 	var ok []fleet.Result[clusterAnswer]
 	var notFound []error
+	var failures []printing.Failure
 	for _, r := range results {
 		if r.Err != nil {
 			failed++
-			warnCluster(o.ErrOut, r.Cluster, r.Err, o.ClusterTimeout)
+			o.fleet.Warn(r.Cluster, r.Err)
+			failures = append(failures, printing.Failure{Cluster: r.Cluster, Reason: o.fleet.Reason(r.Err)})
 			continue
 		}
 		ok = append(ok, r)
@@ -365,13 +337,13 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	if o.humanReadable() {
 		err = o.printTables(ok)
 	} else {
-		err = o.printObjects(ok)
+		err = o.printObjects(ok, failures)
 	}
 	if err != nil {
 		return err
 	}
 	if len(notFound) > 0 && countInfos(ok) == 0 && failed == 0 {
-		return fmt.Errorf("%v in any of the %d clusters", notFoundMessage(notFound[0]), len(o.targets))
+		return fmt.Errorf("%v in any of the %d clusters", notFoundMessage(notFound[0]), len(o.clusters))
 	}
 	if failed > 0 {
 		if o.Watch {
@@ -397,36 +369,6 @@ func countInfos(rs []fleet.Result[clusterAnswer]) int {
 	}
 	return n
 }
-
-// warnCluster prints the one line a failed cluster gets. What the cluster
-// said is quoted briefly (a server's error page is kilobytes) and made safe
-// (cli.Warnf).
-func warnCluster(w io.Writer, cluster string, err error, timeout time.Duration) {
-	var answer *fleet.AnswerError
-	switch {
-	case asAnswer(err, &answer):
-		// Without client-go's wrapping ("Get URL: ...", "Please retry").
-		cli.Warnf(w, "cluster %s: %s", cluster, answer.Msg)
-	case errors.Is(err, context.DeadlineExceeded):
-		cli.Warnf(w, "cluster %s: no answer within --cluster-timeout %s", cluster, timeout)
-	default:
-		cli.Warnf(w, "cluster %s: %s", cluster, cli.Brief(err.Error(), maxClusterMessage))
-	}
-}
-
-// asAnswer is errors.As for a fleet.AnswerError, also inside the
-// aggregates of the resource builder (which errors.As does not open).
-func asAnswer(err error, answer **fleet.AnswerError) bool {
-	for _, e := range flatten(err) {
-		if errors.As(e, answer) {
-			return true
-		}
-	}
-	return false
-}
-
-// maxClusterMessage bounds what one cluster's warning quotes of its error.
-const maxClusterMessage = 300
 
 // printTables prints one merged table per resource type, in the order the
 // types were asked for.
@@ -485,7 +427,16 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 			return err
 		}
 		table := printing.MergeTables(parts[gk])
-		if o.sortBy != "" {
+		if o.GroupBy != "" {
+			// A summary's rows are no objects: kubectl's own table printer,
+			// without the columns it adds from objects (-A, -L).
+			table = printing.GroupTables(parts[gk], groupColumn(o.GroupBy), o.groupOf)
+			printer = printers.NewTablePrinter(printers.PrintOptions{NoHeaders: printing.OutputOf(o.PrintFlags).NoHeaders})
+			if len(order) > 1 {
+				fmt.Fprintf(w, "%s\n", strings.ToUpper(gk.Kind))
+			}
+		}
+		if o.sortBy != "" && o.GroupBy == "" {
 			sorter, err := get.NewTableSorter(table, o.sortBy)
 			if err != nil {
 				return &cli.UsageError{Err: err}
@@ -505,6 +456,27 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 	return nil
 }
 
+func groupColumn(by string) string { return strings.ToUpper(by[:1]) + by[1:] }
+
+// groupOf is a cluster's group for --group-by: itself, or its KubeFedCluster's
+// region or zone label ("<none>" without one; the host is "<host>").
+func (o *GetOptions) groupOf(cluster string) string {
+	if o.GroupBy == "cluster" {
+		return cluster
+	}
+	for _, c := range o.clusters {
+		if c.Name != cluster || c.Member == nil {
+			continue
+		}
+		region, zone := regionZone(*c.Member)
+		if o.GroupBy == "region" {
+			return orNone(region)
+		}
+		return orNone(zone)
+	}
+	return "<host>"
+}
+
 func (o *GetOptions) namespaceOrDefault() string {
 	if o.namespace == "" {
 		return "default"
@@ -514,7 +486,7 @@ func (o *GetOptions) namespaceOrDefault() string {
 
 // printObjects prints every object as one List (json, yaml, jsonpath,
 // custom-columns, go-template) or one CLUSTER/TYPE/NAME line each (name).
-func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer]) error {
+func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer], failures []printing.Failure) error {
 	var parts []printing.ClusterObjects
 	redacted := 0
 	for _, r := range results {
@@ -523,8 +495,8 @@ func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer]) error {
 			if u, ok := info.Object.(*unstructured.Unstructured); ok {
 				// Secret values never reach the terminal, a log or a CI
 				// transcript, whichever clusters they come from.
-				if openmcp.IsSecretKind(u.GetKind()) {
-					u = openmcp.Redact(u)
+				if printing.IsSecretKind(u.GetKind()) {
+					u = printing.Redact(u)
 					redacted++
 				}
 				p.Items = append(p.Items, u)
@@ -533,50 +505,13 @@ func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer]) error {
 		parts = append(parts, p)
 	}
 	if redacted > 0 && o.outputFormat() != "name" {
-		termsafe.Fprintf(o.ErrOut, "The values of %d Secret(s) are shown as %s; read one with kubectl get secret NAME -n NAMESPACE --context CLUSTER -o yaml.\n", redacted, openmcp.Redacted)
+		termsafe.Fprintf(o.ErrOut, "The values of %d Secret(s) are shown as %s; read one with kubectl get secret NAME -n NAMESPACE --context CLUSTER -o yaml.\n", redacted, printing.Redacted)
 	}
-	if o.outputFormat() == "name" {
-		printer, err := o.PrintFlags.ToPrinter()
-		if err != nil {
-			return err
-		}
-		for _, p := range parts {
-			for _, it := range p.Items {
-				if err := printer.PrintObj(it, &prefixWriter{w: o.Out, prefix: p.Cluster + "/"}); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+	out := printing.OutputOf(o.PrintFlags)
+	if out.Format == "name" {
+		return out.PrintNames(o.Out, parts)
 	}
-	printer, err := o.PrintFlags.ToPrinter()
-	if err != nil {
-		return err
-	}
-	return printer.PrintObj(printing.MergeList(parts), o.Out)
-}
-
-// prefixWriter puts a prefix before each line written through it, and
-// makes the line safe for a terminal (a name from a member that is not a
-// real apiserver can hold anything).
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	lines := strings.SplitAfter(string(b), "\n")
-	for _, l := range lines {
-		if l == "" {
-			continue
-		}
-		line, nl := strings.CutSuffix(l, "\n")
-		l = termsafe.String(p.prefix+line) + map[bool]string{true: "\n"}[nl]
-		if _, err := io.WriteString(p.w, l); err != nil {
-			return 0, err
-		}
-	}
-	return len(b), nil
+	return out.PrintList(o.Out, parts, failures)
 }
 
 // watch streams changes from every cluster, one table row per event, each
@@ -591,9 +526,9 @@ func (o *GetOptions) watch(ctx context.Context, results []fleet.Result[clusterAn
 	if err != nil {
 		return err
 	}
-	byName := map[string]target{}
-	for _, t := range o.targets {
-		byName[t.Cluster] = t
+	byName := map[string]*fleet.Cluster{}
+	for _, c := range o.clusters {
+		byName[c.Name] = c
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(results))

@@ -2,13 +2,10 @@ package openmcp
 
 import (
 	"fmt"
-	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/execcred"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 )
@@ -18,76 +15,69 @@ import (
 const (
 	flagHostContext      = "host-context"
 	flagKubeFedNamespace = "kubefed-namespace"
-	// defaultClusterTimeout bounds each request to a member when the user
-	// gave no --request-timeout, so an unreachable cluster fails, not hangs.
-	defaultClusterTimeout = 15 * time.Second
 )
+
+// kubectl's flags that pick one cluster or credentials: here they apply to
+// the host, since each member is reached through its own context.
+var hostOnlyFlags = []string{"server", "token", "user", "cluster", "insecure-skip-tls-verify", "certificate-authority", "client-certificate", "client-key", "tls-server-name", "username", "password"}
 
 func addHostFlags(root *cli.Root) {
 	f := root.Command.PersistentFlags()
 	f.String(flagHostContext, "", `Kubeconfig context of the KubeFed host cluster (default: --context, else $`+fleet.HostContextEnv+`, else "`+fleet.DefaultHostContext+`" if your kubeconfig has it, else the current context)`)
 	f.String(flagKubeFedNamespace, fleet.DefaultKubeFedNamespace, "Namespace of the KubeFed control plane on the host")
 	_ = root.Command.RegisterFlagCompletionFunc(flagHostContext, completeContexts(root))
-}
-
-// hostTarget is the resolved host of a command.
-type hostTarget struct {
-	Context   string
-	Namespace string
-	Cluster   *federation.Cluster
-}
-
-// resolveHost finds the host context and connects to it (no request yet).
-// A host context that skips TLS verification is reported on stderr: the
-// federation's credentials travel to it.
-func resolveHost(cmd *cobra.Command, kc *fleet.Kubeconfig) (*hostTarget, error) {
-	h, err := lookupHost(cmd, kc)
-	if err == nil && kc.InsecureContext(h.Context) {
-		cli.Warnf(cmd.ErrOrStderr(), "host context %q skips TLS verification (insecure-skip-tls-verify): the host's identity is not checked", h.Context)
+	for _, name := range hostOnlyFlags {
+		if fl := f.Lookup(name); fl != nil {
+			fl.Usage += " (the host only: members are reached through their own contexts)"
+		}
 	}
-	return h, err
 }
 
-// lookupHost is resolveHost without the warning, for shell completion.
-func lookupHost(cmd *cobra.Command, kc *fleet.Kubeconfig) (*hostTarget, error) {
-	flag, _ := cmd.Flags().GetString(flagHostContext)
+// fleetConfig is what the command's flags say of the federation.
+func fleetConfig(root *cli.Root, cmd *cobra.Command, fan *fleet.FanOutFlags) fleet.Config {
+	host, _ := cmd.Flags().GetString(flagHostContext)
 	ns, _ := cmd.Flags().GetString(flagKubeFedNamespace)
-	name, err := kc.HostContext(flag)
-	if err != nil {
-		return nil, err
-	}
-	c, err := connect(kc, name)
-	if err != nil {
-		return nil, err
-	}
-	return &hostTarget{Context: name, Namespace: ns, Cluster: c}, nil
+	return fleet.Config{ConfigFlags: root.ConfigFlags, HostContext: host, Namespace: ns, FanOut: fan, ErrOut: cmd.ErrOrStderr()}
 }
 
-// connect makes clients for a context, with a default request timeout.
-func connect(kc *fleet.Kubeconfig, context string) (*federation.Cluster, error) {
-	cfg, err := kc.For(context).ToRESTConfig()
+// newFleet is the command's Fleet (no request yet); fan may be nil for a
+// command that does not fan out.
+func newFleet(root *cli.Root, cmd *cobra.Command, fan *fleet.FanOutFlags) (*fleet.Fleet, error) {
+	return fleet.New(fleetConfig(root, cmd, fan))
+}
+
+// openFleet is newFleet and the host's clients, for commands that write to
+// or read from the host.
+func openFleet(root *cli.Root, cmd *cobra.Command, fan *fleet.FanOutFlags) (*fleet.Fleet, *fleet.Clients, error) {
+	f, err := newFleet(root, cmd, fan)
 	if err != nil {
-		return nil, fmt.Errorf("context %q: %w", context, err)
+		return nil, nil, err
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = defaultClusterTimeout
-	}
-	// client-go's default of 5 requests a second made a two-member join wait
-	// on its own rate limiter for most of a second; kubectl allows more too.
-	cfg.QPS, cfg.Burst = 50, 100
-	// An exec credential plugin runs under each request's deadline, its
-	// stderr kept out of ours (pkg/execcred); join reads the CA and server of
-	// the context's own config, which the guarded one carries in its transport.
-	guarded, err := execcred.Guard(cfg, context)
+	host, err := hostClients(f)
+	return f, host, err
+}
+
+// hostClients are the host's clients; an error names the host context.
+func hostClients(f *fleet.Fleet) (*fleet.Clients, error) {
+	c, err := f.Host.Clients()
 	if err != nil {
-		return nil, fmt.Errorf("context %q: %w", context, err)
+		return nil, fmt.Errorf("host context %q: %w", f.Host.Context, err)
 	}
-	c, err := federation.NewCluster(context, guarded)
+	return c, nil
+}
+
+// federationCluster is a fleet cluster as the join engine takes it.
+func federationCluster(c *fleet.Cluster) (*federation.Cluster, error) {
+	cl, err := c.Clients()
+	if err != nil {
+		return nil, fmt.Errorf("context %q: %w", c.Context, err)
+	}
+	fc, err := federation.NewCluster(c.Context, cl.Requests)
 	if err != nil {
 		return nil, err
 	}
-	c.Config = cfg
-	return c, nil
+	fc.Config = cl.Config
+	return fc, nil
 }
 
 // completeContexts completes kubeconfig context names.
@@ -98,15 +88,5 @@ func completeContexts(root *cli.Root) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveError
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
-	}
-}
-
-// warnInsecureMembers reports, once each, the members' contexts that skip
-// TLS verification: never turned off silently.
-func warnInsecureMembers(w io.Writer, kc *fleet.Kubeconfig, members []fleet.Member) {
-	for _, m := range members {
-		if m.Context != "" && kc.InsecureContext(m.Context) {
-			cli.Warnf(w, "context %q of cluster %s skips TLS verification (insecure-skip-tls-verify)", m.Context, m.Name)
-		}
 	}
 }

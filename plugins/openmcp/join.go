@@ -22,13 +22,14 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
 
 // JoinOptions are the options of `kubectl openmcp join`.
 type JoinOptions struct {
+	root         *cli.Root
 	Contexts     []string
 	ClusterName  string
 	APIEndpoint  string
@@ -45,9 +46,11 @@ type JoinOptions struct {
 	DryRun        cmdutil.DryRunStrategy
 	PrintFlags    *genericclioptions.PrintFlags
 
-	kc      *fleet.Kubeconfig
-	host    *hostTarget
-	members map[string]*federation.Cluster
+	fleet   *fleet.Fleet
+	hostc   *fleet.Clients
+	host    *federation.Cluster            // the host as the join engine takes it
+	members map[string]*federation.Cluster // by context
+	clients map[string]*fleet.Clients      // by context
 	ranges  []metallb.Range
 	printer printers.ResourcePrinter
 	genericiooptions.IOStreams
@@ -55,7 +58,7 @@ type JoinOptions struct {
 
 // NewCmdJoin is `kubectl openmcp join`.
 func NewCmdJoin(root *cli.Root) *cobra.Command {
-	o := &JoinOptions{IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("joined").WithTypeSetter(nil)}
+	o := &JoinOptions{root: root, IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("joined").WithTypeSetter(nil)}
 	cmd := &cobra.Command{
 		Use:   "join CONTEXT [CONTEXT...]",
 		Short: "Join clusters of your kubeconfig to the federation",
@@ -83,15 +86,7 @@ what changed and reports "unchanged" otherwise.`,
   kubectl openmcp join cluster1 --dry-run=client -o yaml`,
 		Args:              cli.MinArgs(1),
 		ValidArgsFunction: completeContexts(root),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.Run(o),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.ClusterName, "cluster-name", "", "Name of the cluster in the federation (default: the context name); only with one context")
@@ -113,7 +108,8 @@ what changed and reports "unchanged" otherwise.`,
 }
 
 // Complete resolves contexts and connects to the host and the members.
-func (o *JoinOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *JoinOptions) Complete(cmd *cobra.Command, args []string) error {
+	root := o.root
 	o.Contexts = args
 	var err error
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
@@ -136,10 +132,10 @@ func (o *JoinOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string
 			return &cli.UsageError{Err: err}
 		}
 	}
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
+	kc := fleet.NewKubeconfig(root.ConfigFlags)
 	seen := map[string]bool{}
 	for _, c := range args {
-		if err := o.kc.CheckContext(c); err != nil {
+		if err := kc.CheckContext(c); err != nil {
 			return err
 		}
 		if seen[c] {
@@ -147,12 +143,22 @@ func (o *JoinOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string
 		}
 		seen[c] = true
 	}
-	if o.host, err = resolveHost(cmd, o.kc); err != nil {
+	if o.fleet, o.hostc, err = openFleet(root, cmd, nil); err != nil {
 		return err
 	}
-	o.members = map[string]*federation.Cluster{}
+	if o.host, err = federationCluster(o.fleet.Host); err != nil {
+		return err
+	}
+	o.members, o.clients = map[string]*federation.Cluster{}, map[string]*fleet.Clients{}
 	for _, c := range args {
-		if o.members[c], err = connect(o.kc, c); err != nil {
+		member, err := o.fleet.Context(c)
+		if err != nil {
+			return err
+		}
+		if o.members[c], err = federationCluster(member); err != nil {
+			return err
+		}
+		if o.clients[c], err = member.Clients(); err != nil {
 			return err
 		}
 	}
@@ -210,11 +216,11 @@ func (o *JoinOptions) clusterName(context string) string {
 func (o *JoinOptions) request(context string) federation.JoinRequest {
 	dry := dryRunOf(o.DryRun, federation.DryRunNone, federation.DryRunClient, federation.DryRunServer)
 	return federation.JoinRequest{
-		Host:             o.host.Cluster,
-		HostName:         o.host.Context,
+		Host:             o.host,
+		HostName:         o.fleet.Host.Context,
 		Member:           o.members[context],
 		ClusterName:      o.clusterName(context),
-		KubeFedNamespace: o.host.Namespace,
+		KubeFedNamespace: o.fleet.Namespace,
 		APIEndpoint:      o.APIEndpoint,
 		Overwrite:        o.Overwrite,
 		DryRun:           dry,
@@ -302,7 +308,7 @@ func (o *JoinOptions) Run(ctx context.Context) error {
 		if !r.Value.Changed() {
 			verb = "unchanged"
 		}
-		fmt.Fprintf(o.Out, "cluster/%s %s (host %q, endpoint %s, %s)\n", termsafe.String(name), verb, o.host.Context, termsafe.String(r.Value.Endpoint), summarize(r.Value.Steps, r.Value.Elapsed))
+		fmt.Fprintf(o.Out, "cluster/%s %s (host %q, endpoint %s, %s)\n", termsafe.String(name), verb, o.fleet.Host.Context, termsafe.String(r.Value.Endpoint), summarize(r.Value.Steps, r.Value.Elapsed))
 	}
 	if ctx.Err() != nil {
 		return cli.Interruptedf("%s", interruptedJoin(joined, notJoined))
@@ -359,8 +365,8 @@ func (o *JoinOptions) printDryRun(results []fleet.Result[*federation.JoinResult]
 			if ann == nil {
 				ann = map[string]string{}
 			}
-			side := o.host.Context
-			if obj.GetKind() != "KubeFedCluster" && !(obj.GetKind() == "Secret" && obj.GetNamespace() == o.host.Namespace && strings.HasSuffix(obj.GetName(), "-kubefed-token")) {
+			side := o.fleet.Host.Context
+			if obj.GetKind() != "KubeFedCluster" && !(obj.GetKind() == "Secret" && obj.GetNamespace() == o.fleet.Namespace && strings.HasSuffix(obj.GetName(), "-kubefed-token")) {
 				side = r.Cluster
 			}
 			ann[fleet.ClusterAnnotation] = side
@@ -421,7 +427,7 @@ func (o *JoinOptions) waitReady(ctx context.Context) error {
 		pending[o.clusterName(c)] = true
 	}
 	termsafe.Fprintf(o.ErrOut, "waiting up to %s for KubeFed to report %d cluster(s) Ready...\n", o.Wait, len(pending))
-	kfcs := o.host.Cluster.Dynamic.Resource(fleet.KubeFedClusters).Namespace(o.host.Namespace)
+	kfcs := o.hostc.Dynamic.Resource(fleet.KubeFedClusters).Namespace(o.fleet.Namespace)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	last := map[string]string{}
@@ -481,7 +487,7 @@ func (o *JoinOptions) checkSteps(ctx context.Context) bool {
 	ok := true
 	if o.Region != "" || o.Zone != "" {
 		for _, c := range o.Contexts {
-			_, err := topology.Apply(ctx, o.members[c].Client, nil, o.host.Namespace, o.clusterName(c), o.topologyOptions(topology.DryRunClient))
+			_, err := topology.Apply(ctx, o.members[c].Client, nil, o.fleet.Namespace, o.clusterName(c), o.topologyOptions(topology.DryRunClient))
 			if err != nil {
 				cli.Errorf(o.ErrOut, "%s: label step: %v", o.clusterName(c), err)
 				ok = false
@@ -490,10 +496,10 @@ func (o *JoinOptions) checkSteps(ctx context.Context) bool {
 	}
 	if len(o.ranges) > 0 {
 		c := o.Contexts[0]
-		members, err := membersOrNone(ctx, o.kc, o.host)
+		members, err := o.fleet.MembersOrNone(ctx)
 		if err == nil {
-			target := &clusterArg{Name: o.clusterName(c), Cluster: o.members[c]}
-			err = checkPoolOverlaps(ctx, o.kc, o.ErrOut, members, target, o.poolCheck())
+			target := fleet.NewClusterWithClients(o.clusterName(c), c, o.clients[c])
+			err = checkPoolOverlaps(ctx, o.fleet, members, target, o.poolCheck())
 		}
 		if err != nil {
 			cli.Errorf(o.ErrOut, "%s: MetalLB step: %v", o.clusterName(c), err)
@@ -508,7 +514,7 @@ func (o *JoinOptions) topologyOptions(dry topology.DryRun) topology.Options {
 }
 
 func (o *JoinOptions) poolCheck() poolCheck {
-	return poolCheck{Namespace: metallb.DefaultNamespace, Pool: "default", Ranges: o.ranges, MaxParallel: 16, Timeout: defaultClusterTimeout, AllowOverlap: o.AllowOverlap, AllowStranded: o.AllowStranded}
+	return poolCheck{Namespace: metallb.DefaultNamespace, Pool: "default", Ranges: o.ranges, AllowOverlap: o.AllowOverlap, AllowStranded: o.AllowStranded}
 }
 
 // recordCluster writes the member's OpenMCPCluster on a host that serves
@@ -516,18 +522,18 @@ func (o *JoinOptions) poolCheck() poolCheck {
 // schedules only onto members whose OpenMCPCluster says joinStatus JOIN.
 func (o *JoinOptions) recordCluster(ctx context.Context, context, platform string, res *federation.JoinResult) error {
 	name := o.clusterName(context)
-	served, err := openmcp.HostServesClusters(o.host.Cluster.Client.Discovery())
+	served, err := openmcpapi.HostServesClusters(o.hostc.Kube.Discovery())
 	if err != nil || !served {
 		return err
 	}
-	rec := openmcp.ClusterRecord{Platform: platform, Region: o.Region, Zone: o.Zone}
+	rec := openmcpapi.ClusterRecord{Platform: platform, Region: o.Region, Zone: o.Zone}
 	if u, err := url.Parse(res.Endpoint); err == nil {
 		rec.ServerIP = u.Hostname()
 	}
 	if len(o.ranges) > 0 {
 		rec.MetalLBFrom, rec.MetalLBTo = o.ranges[0].From.String(), o.ranges[0].To.String()
 	}
-	obj, changed, err := openmcp.RecordCluster(ctx, o.host.Cluster.Dynamic, name, rec, o.DryRun != cmdutil.DryRunNone)
+	obj, changed, err := openmcpapi.RecordCluster(ctx, o.hostc.Dynamic, name, rec, o.DryRun != cmdutil.DryRunNone)
 	if err != nil {
 		return &afterJoinError{"OpenMCPCluster", "kubectl openmcp join " + name, err}
 	}
@@ -535,7 +541,7 @@ func (o *JoinOptions) recordCluster(ctx context.Context, context, platform strin
 	if changed {
 		outcome = federation.Configured
 	}
-	res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcp.ClusterKind.Kind + " " + name, Outcome: outcome})
+	res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcpapi.ClusterKind.Kind + " " + name, Outcome: outcome})
 	if o.DryRun != cmdutil.DryRunNone {
 		res.Objects = append(res.Objects, obj)
 	}
@@ -560,11 +566,11 @@ func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federa
 	member := o.members[context]
 	dry := o.DryRun != cmdutil.DryRunNone
 	if o.Region != "" || o.Zone != "" {
-		host := o.host.Cluster.Dynamic
+		host := o.hostc.Dynamic
 		if o.DryRun == cmdutil.DryRunClient {
 			host = nil // the KubeFedCluster does not exist yet
 		}
-		tr, err := topology.Apply(ctx, member.Client, host, o.host.Namespace, name, o.topologyOptions(dryRunOf(o.DryRun, topology.DryRunNone, topology.DryRunClient, topology.DryRunServer)))
+		tr, err := topology.Apply(ctx, member.Client, host, o.fleet.Namespace, name, o.topologyOptions(dryRunOf(o.DryRun, topology.DryRunNone, topology.DryRunClient, topology.DryRunServer)))
 		if err != nil {
 			return &afterJoinError{"label", fmt.Sprintf("kubectl openmcp label %s --region %s --zone %s", name, o.Region, o.Zone), err}
 		}
@@ -578,7 +584,7 @@ func (o *JoinOptions) afterJoin(ctx context.Context, context string, res *federa
 		}
 	}
 	if len(o.ranges) > 0 {
-		mr, err := metallb.Apply(ctx, metallb.Clients{Kube: member.Client, Dynamic: member.Dynamic}, metallb.Options{
+		mr, err := metallb.Apply(ctx, o.clients[context], metallb.Options{
 			Pool: "default", Ranges: o.ranges, Mode: metallb.ModeAuto, Namespace: metallb.DefaultNamespace,
 			DryRun: metallbDryRunOf(o.DryRun), FieldManager: federation.FieldManager,
 		})

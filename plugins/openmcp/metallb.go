@@ -8,14 +8,12 @@ import (
 	"math"
 	"math/big"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes/scheme"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"sigs.k8s.io/yaml"
@@ -23,46 +21,48 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // MetalLBOptions are the options of `kubectl openmcp metallb`.
 type MetalLBOptions struct {
-	Clusters       []string
-	RangeValues    []string
-	Pool           string
-	Mode           string
-	AutoAssign     bool
-	AllowOverlap   bool
-	AllowStranded  bool
-	List           bool
-	NoHeaders      bool
-	MaxParallel    int
-	ClusterTimeout time.Duration
-	DryRun         cmdutil.DryRunStrategy
-	PrintFlags     *genericclioptions.PrintFlags
+	Clusters      []string
+	RangeValues   []string
+	Pool          string
+	Mode          string
+	AutoAssign    bool
+	AllowOverlap  bool
+	AllowStranded bool
+	List          bool
+	NoHeaders     bool
+	Selection     *fleet.SelectionFlags
+	FanOut        *fleet.FanOutFlags
+	DryRun        cmdutil.DryRunStrategy
+	PrintFlags    *genericclioptions.PrintFlags
 
 	namespace     string
 	ranges        []metallb.Range
 	mode          metallb.Mode
 	setAutoAssign bool
-	kc            *fleet.Kubeconfig
-	findHost      func() (*hostTarget, error)
-	host          *hostTarget
+	root          *cli.Root
+	cmd           *cobra.Command
+	fleet         *fleet.Fleet // made in Run, so a bad command line is reported before a missing host context
 	genericiooptions.IOStreams
 }
 
 // NewCmdMetalLB is `kubectl openmcp metallb`.
 func NewCmdMetalLB(root *cli.Root) *cobra.Command {
 	o := &MetalLBOptions{
-		IOStreams:      root.Streams,
-		PrintFlags:     genericclioptions.NewPrintFlags("configured").WithTypeSetter(scheme.Scheme),
-		Pool:           metallb.DefaultPool,
-		Mode:           string(metallb.ModeAuto),
-		AutoAssign:     true,
-		MaxParallel:    16,
-		ClusterTimeout: 10 * time.Second,
+		IOStreams:  root.Streams,
+		PrintFlags: genericclioptions.NewPrintFlags("configured").WithTypeSetter(scheme.Scheme),
+		Pool:       metallb.DefaultPool,
+		Mode:       string(metallb.ModeAuto),
+		AutoAssign: true,
+		Selection:  fleet.NewSelectionFlags(false, false),
+		FanOut:     fleet.NewFanOutFlags(),
+		root:       root,
 	}
 	cmd := &cobra.Command{
 		Use:   "metallb CLUSTER --range FROM-TO|CIDR [--range ...] | metallb [CLUSTER...] --list",
@@ -112,18 +112,7 @@ holds which address, -o json|yaml carries size, used, free and inUse.`,
   # Move a pool even though Services hold addresses outside the new range
   kubectl openmcp metallb cluster1 --range 10.0.7.0/29 --allow-stranded`,
 		ValidArgsFunction: completeContexts(root),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(cmd); err != nil {
-				return err
-			}
-			if o.List {
-				return o.RunList(cmd.Context())
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.Run(o),
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&o.RangeValues, "range", nil, "Addresses of the pool: FROM-TO or a CIDR, IPv4 or IPv6; repeat for several")
@@ -134,8 +123,8 @@ holds which address, -o json|yaml carries size, used, free and inUse.`,
 	f.BoolVar(&o.AllowStranded, "allow-stranded", false, "Write the range even if it leaves out addresses Services hold (MetalLB then gives them other addresses)")
 	f.BoolVar(&o.List, "list", false, "Show the pools of the members instead of setting one")
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "With --list: don't print headers")
-	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "Clusters read at the same time")
-	f.DurationVar(&o.ClusterTimeout, "cluster-timeout", o.ClusterTimeout, "Give up on a cluster that has not answered within this time")
+	o.Selection.AddSelectorFlag(cmd, "With --list: ")
+	o.FanOut.AddFlags(f)
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"auto", "configmap", "crd"}, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddDryRunFlag(cmd)
 	o.PrintFlags.AddFlags(cmd)
@@ -144,8 +133,9 @@ holds which address, -o json|yaml carries size, used, free and inUse.`,
 }
 
 // Complete reads the flags that need parsing.
-func (o *MetalLBOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
-	o.Clusters = args
+func (o *MetalLBOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.Clusters, o.cmd = args, cmd
+	root := o.root
 	var err error
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
 		return &cli.UsageError{Err: err}
@@ -156,19 +146,26 @@ func (o *MetalLBOptions) Complete(root *cli.Root, cmd *cobra.Command, args []str
 		o.namespace = *root.ConfigFlags.Namespace
 	}
 	o.setAutoAssign = cli.FlagSetHas(cmd.Flags(), "auto-assign")
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
-	o.findHost = func() (*hostTarget, error) { return resolveHost(cmd, o.kc) }
 	return nil
 }
 
 // Validate checks the command line before any cluster is asked.
-func (o *MetalLBOptions) Validate(cmd *cobra.Command) error {
-	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
+func (o *MetalLBOptions) Validate() error {
+	if err := o.FanOut.Validate(); err != nil {
 		return err
 	}
-	format := labelOutputFormat(o.PrintFlags)
+	if err := o.Selection.Validate(); err != nil {
+		return err
+	}
+	format := outputFormat(o.PrintFlags)
 	if o.List {
-		return validateListMode(cmd, format, "range", "pool", "mode", "auto-assign", "allow-overlap", "allow-stranded", "dry-run")
+		if len(o.Clusters) > 0 && o.Selection.Selector != "" {
+			return cli.Usagef("give CLUSTER names or --cluster-selector, not both")
+		}
+		return validateListMode(o.cmd, format, "range", "pool", "mode", "auto-assign", "allow-overlap", "allow-stranded", "dry-run")
+	}
+	if o.Selection.Selector != "" {
+		return cli.Usagef("--cluster-selector chooses the clusters of --list; metallb sets the pool of one CLUSTER")
 	}
 	if len(o.Clusters) != 1 {
 		return cli.Usagef("give exactly one CLUSTER (got %d), or --list to show the pools", len(o.Clusters))
@@ -196,18 +193,33 @@ func metallbDryRunOf(s cmdutil.DryRunStrategy) metallb.DryRun {
 
 // Run sets the pool on one cluster after the federation-wide overlap check.
 func (o *MetalLBOptions) Run(ctx context.Context) error {
-	host, members, target, err := resolveOneCluster(ctx, o.kc, o.findHost, o.Clusters[0], o.ErrOut)
+	if o.fleet == nil { // command tests hand in a fleet of fake clusters
+		var err error
+		if o.fleet, err = newFleet(o.root, o.cmd, o.FanOut); err != nil {
+			return err
+		}
+	}
+	if o.List {
+		return o.RunList(ctx)
+	}
+	target, err := o.fleet.Cluster(ctx, o.Clusters[0])
 	if err != nil {
 		return err
 	}
-	o.host = host
-	if !target.Joined {
-		cli.Warnf(o.ErrOut, "cluster %s is not joined to host %q: its pool is checked against the members' pools all the same", target.Name, o.host.Context)
+	members, err := o.fleet.MembersOrNone(ctx)
+	if err != nil {
+		return err
+	}
+	clients, err := target.Clients()
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w", target.Name, err)
+	}
+	if target.Member == nil {
+		cli.Warnf(o.ErrOut, "cluster %s is not joined to host %q: its pool is checked against the members' pools all the same", target.Name, o.fleet.Host.Context)
 	}
 	if err := o.checkOverlaps(ctx, members, target); err != nil {
 		return err
 	}
-	clients := metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}
 	opts := metallb.Options{Pool: o.Pool, Ranges: o.ranges, Mode: o.mode, Namespace: o.namespace, DryRun: metallbDryRunOf(o.DryRun), FieldManager: metallb.DefaultFieldManager}
 	if o.setAutoAssign {
 		opts.AutoAssign = &o.AutoAssign
@@ -216,10 +228,14 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster %s: %w", target.Name, err)
 	}
-	if target.Joined && len(o.ranges) > 0 && o.Pool == "default" {
+	if target.Member != nil && len(o.ranges) > 0 && o.Pool == "default" {
 		// OpenMCP records one range per member: the default pool's.
-		rec := openmcp.ClusterRecord{MetalLBFrom: o.ranges[0].From.String(), MetalLBTo: o.ranges[0].To.String()}
-		if _, err := openmcp.UpdateClusterRecord(ctx, o.host.Cluster.Dynamic, target.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
+		rec := openmcpapi.ClusterRecord{MetalLBFrom: o.ranges[0].From.String(), MetalLBTo: o.ranges[0].To.String()}
+		host, err := hostClients(o.fleet)
+		if err != nil {
+			return err
+		}
+		if _, err := openmcpapi.UpdateClusterRecord(ctx, host.Dynamic, target.Name, rec, o.DryRun != cmdutil.DryRunNone); err != nil {
 			cli.Warnf(o.ErrOut, "cluster %s: pool written, but %v", target.Name, err)
 		}
 	}
@@ -231,10 +247,10 @@ func (o *MetalLBOptions) Run(ctx context.Context) error {
 
 // checkOverlaps reads every member's pools (and the target's, if it is not
 // a member) and refuses a range that overlaps one of them.
-func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Member, target *clusterArg) error {
-	return checkPoolOverlaps(ctx, o.kc, o.ErrOut, members, target, poolCheck{
+func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Member, target *fleet.Cluster) error {
+	return checkPoolOverlaps(ctx, o.fleet, members, target, poolCheck{
 		Namespace: o.namespace, Pool: o.Pool, Ranges: o.ranges,
-		MaxParallel: o.MaxParallel, Timeout: o.ClusterTimeout, AllowOverlap: o.AllowOverlap, AllowStranded: o.AllowStranded,
+		AllowOverlap: o.AllowOverlap, AllowStranded: o.AllowStranded,
 	})
 }
 
@@ -242,20 +258,19 @@ func (o *MetalLBOptions) checkOverlaps(ctx context.Context, members []fleet.Memb
 type poolCheck struct {
 	Namespace, Pool string
 	Ranges          []metallb.Range
-	MaxParallel     int
-	Timeout         time.Duration
 	AllowOverlap    bool
 	AllowStranded   bool
 }
 
 // checkPoolOverlaps is the federation-wide overlap check metallb and join share.
-func checkPoolOverlaps(ctx context.Context, kc *fleet.Kubeconfig, errOut io.Writer, members []fleet.Member, target *clusterArg, pc poolCheck) error {
-	var targets []metallb.Target
+func checkPoolOverlaps(ctx context.Context, f *fleet.Fleet, members []fleet.Member, target *fleet.Cluster, pc poolCheck) error {
+	errOut := f.ErrOut
+	var clusters []*fleet.Cluster
 	var unread []string
 	seenTarget := false
 	for _, m := range members {
 		if m.Name == target.Name {
-			targets = append(targets, metallb.Target{Cluster: m.Name, Clients: metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}})
+			clusters = append(clusters, target)
 			seenTarget = true
 			continue
 		}
@@ -263,17 +278,17 @@ func checkPoolOverlaps(ctx context.Context, kc *fleet.Kubeconfig, errOut io.Writ
 			unread = append(unread, fmt.Sprintf("cluster %s: no kubeconfig context reaches it", m.Name))
 			continue
 		}
-		c, err := connect(kc, m.Context)
+		c, err := f.Reach(ctx, m)
 		if err != nil {
 			unread = append(unread, fmt.Sprintf("cluster %s: %v", m.Name, err))
 			continue
 		}
-		targets = append(targets, metallb.Target{Cluster: m.Name, Clients: metallb.Clients{Kube: c.Client, Dynamic: c.Dynamic}})
+		clusters = append(clusters, c)
 	}
 	if !seenTarget {
-		targets = append(targets, metallb.Target{Cluster: target.Name, Clients: metallb.Clients{Kube: target.Cluster.Client, Dynamic: target.Cluster.Dynamic}})
+		clusters = append(clusters, target)
 	}
-	read := metallb.ReadAll(ctx, targets, pc.Namespace, pc.MaxParallel, pc.Timeout)
+	read := metallb.ReadAll(ctx, clusters, pc.Namespace, f.FanOut)
 	for _, r := range read {
 		if r.Err != nil {
 			unread = append(unread, fmt.Sprintf("cluster %s: %v", r.Cluster, r.Err))
@@ -308,8 +323,11 @@ func checkPoolOverlaps(ctx context.Context, kc *fleet.Kubeconfig, errOut io.Writ
 // checkTargetPool checks the ranges against the target cluster itself: they
 // must be of a family its Services have, and must not leave out addresses
 // its Services hold (unless --allow-stranded).
-func checkTargetPool(ctx context.Context, errOut io.Writer, target *clusterArg, pc poolCheck, read []metallb.ClusterPools) error {
-	kube := target.Cluster.Client
+func checkTargetPool(ctx context.Context, errOut io.Writer, target *fleet.Cluster, pc poolCheck, read []metallb.ClusterPools) error {
+	kube, err := target.Kube()
+	if err != nil {
+		return err
+	}
 	fams, known, err := metallb.ReadFamilies(ctx, kube)
 	if err != nil {
 		return fmt.Errorf("cluster %s: %w; nothing was changed", target.Name, err)
@@ -356,7 +374,7 @@ func checkTargetPool(ctx context.Context, errOut io.Writer, target *clusterArg, 
 }
 
 func (o *MetalLBOptions) print(cluster string, res metallb.Result) error {
-	format := labelOutputFormat(o.PrintFlags)
+	format := outputFormat(o.PrintFlags)
 	if format == "json" || format == "yaml" {
 		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}}}
 		for _, obj := range res.Objects {
@@ -381,9 +399,7 @@ func (o *MetalLBOptions) print(cluster string, res metallb.Result) error {
 		termsafe.Fprintf(o.ErrOut, "cluster %s: MetalLB pool %q in %s, as %s\n", cluster, res.Pool, res.Namespace, how)
 	}
 	for _, obj := range res.Objects {
-		o.PrintFlags.NamePrintFlags.Operation = obj.Action
-		cmdutil.PrintFlagsWithDryRunStrategy(o.PrintFlags, o.DryRun)
-		p, err := o.PrintFlags.ToPrinter()
+		p, err := printerFor(o.PrintFlags, obj.Action, o.DryRun)
 		if err != nil {
 			return err
 		}
@@ -423,30 +439,15 @@ func capInt64(b *big.Int) *int64 {
 
 // RunList prints the pools of the chosen clusters, or of every member.
 func (o *MetalLBOptions) RunList(ctx context.Context) error {
-	var err error
-	if o.host, err = o.findHost(); err != nil {
-		return err
-	}
-	members, err := membersOrNone(ctx, o.kc, o.host)
+	sel := o.Selection.Selection()
+	sel.Names, sel.Contexts = o.Clusters, true
+	sel.All = len(o.Clusters) == 0 && sel.Selector == nil
+	clusters, err := o.fleet.Select(ctx, sel)
 	if err != nil {
 		return err
 	}
-	refs, err := clusterArgs(o.kc, o.host, members, o.Clusters, func(f string, a ...any) { cli.Warnf(o.ErrOut, f, a...) })
-	if err != nil {
-		return err
-	}
-	var targets []metallb.Target
 	failed := false
-	for _, r := range refs {
-		c, err := connect(o.kc, r.Context)
-		if err != nil {
-			warnCluster(o.ErrOut, r.Name, err, o.ClusterTimeout)
-			failed = true
-			continue
-		}
-		targets = append(targets, metallb.Target{Cluster: r.Name, Clients: metallb.Clients{Kube: c.Client, Dynamic: c.Dynamic}})
-	}
-	read := metallb.ReadAllWithUse(ctx, targets, o.namespace, o.MaxParallel, o.ClusterTimeout)
+	read := metallb.ReadAllWithUse(ctx, clusters, o.namespace, o.fleet.FanOut)
 
 	var rows []poolRow
 	table := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
@@ -463,7 +464,7 @@ func (o *MetalLBOptions) RunList(ctx context.Context) error {
 	}}
 	for _, r := range read {
 		if r.Err != nil {
-			warnCluster(o.ErrOut, r.Cluster, r.Err, o.ClusterTimeout)
+			o.fleet.Warn(r.Cluster, r.Err)
 			failed = true
 			continue
 		}
@@ -502,12 +503,16 @@ func (o *MetalLBOptions) RunList(ctx context.Context) error {
 			table.Rows = append(table.Rows, metav1.TableRow{Cells: []any{r.Cluster, p.Name, strings.Join(p.Addresses, ","), string(p.Mode), fmt.Sprint(p.AutoAssign), used, free, p.Namespace, orNone(p.Protocol), heldBy}})
 		}
 	}
-	switch format := labelOutputFormat(o.PrintFlags); format {
+	switch format := outputFormat(o.PrintFlags); format {
 	case "json", "yaml":
 		if rows == nil {
 			rows = []poolRow{}
 		}
-		out, err := json.MarshalIndent(map[string]any{"pools": rows}, "", "    ")
+		doc := map[string]any{"pools": rows}
+		if failures := metallbFailures(o.fleet, read); len(failures) > 0 {
+			doc["failedClusters"] = failures
+		}
+		out, err := json.MarshalIndent(doc, "", "    ")
 		if err != nil {
 			return err
 		}
@@ -523,9 +528,7 @@ func (o *MetalLBOptions) RunList(ctx context.Context) error {
 		}
 	default:
 		if len(table.Rows) > 0 {
-			termsafe.Table(table) // the members' node labels and pools
-			p := printers.NewTablePrinter(printers.PrintOptions{Wide: format == "wide", NoHeaders: o.NoHeaders})
-			if err := p.PrintObj(table, o.Out); err != nil {
+			if err := listOutput(o.PrintFlags, o.NoHeaders).PrintTable(o.Out, table); err != nil {
 				return err
 			}
 		}
@@ -534,4 +537,16 @@ func (o *MetalLBOptions) RunList(ctx context.Context) error {
 		return &cli.SilentError{Code: cli.ExitError}
 	}
 	return nil
+}
+
+// metallbFailures are the clusters whose pools could not be read, as
+// --list -o json|yaml carries them (failedClusters).
+func metallbFailures(f *fleet.Fleet, read []metallb.ClusterPools) []printing.Failure {
+	var out []printing.Failure
+	for _, r := range read {
+		if r.Err != nil {
+			out = append(out, printing.Failure{Cluster: r.Cluster, Reason: f.Reason(r.Err)})
+		}
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -23,7 +22,8 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/kubefedtypes"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/manifest"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/topology"
 )
@@ -36,6 +36,7 @@ const (
 
 // PlaceOptions are the options of `kubectl openmcp place`.
 type PlaceOptions struct {
+	root           *cli.Root
 	Filenames      []string
 	Recursive      bool
 	Clusters       []string
@@ -50,15 +51,15 @@ type PlaceOptions struct {
 	replicasSet      bool
 	namespace        string
 	enforceNamespace bool
-	kc               *fleet.Kubeconfig
-	host             *hostTarget
+	fleet            *fleet.Fleet
+	hostc            *fleet.Clients
 	printer          printers.ResourcePrinter
 	genericiooptions.IOStreams
 }
 
 // NewCmdPlace is `kubectl openmcp place`.
 func NewCmdPlace(root *cli.Root) *cobra.Command {
-	o := &PlaceOptions{IOStreams: root.Streams, Federation: federationOpenMCP, PrintFlags: genericclioptions.NewPrintFlags("placed").WithTypeSetter(nil)}
+	o := &PlaceOptions{root: root, IOStreams: root.Streams, Federation: federationOpenMCP, PrintFlags: genericclioptions.NewPrintFlags("placed").WithTypeSetter(nil)}
 	cmd := &cobra.Command{
 		Use:   "place -f FILENAME [--clusters c1,c2] [--region AS] [--zone KR] [--replicas N]",
 		Short: "Place OpenMCP resources, or plain Kubernetes manifests, on the federation",
@@ -112,15 +113,7 @@ printed.`,
   # Remove what place wrote from the same file
   kubectl openmcp delete -f nginx.yaml`,
 		Args: cli.NoArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	f := cmd.Flags()
 	addManifestFlags(cmd, &o.Filenames, &o.Recursive)
@@ -138,7 +131,8 @@ printed.`,
 }
 
 // Complete reads the flags and finds the host.
-func (o *PlaceOptions) Complete(root *cli.Root, cmd *cobra.Command, _ []string) error {
+func (o *PlaceOptions) Complete(cmd *cobra.Command, _ []string) error {
+	root := o.root
 	var err error
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
 		return &cli.UsageError{Err: err}
@@ -149,23 +143,15 @@ func (o *PlaceOptions) Complete(root *cli.Root, cmd *cobra.Command, _ []string) 
 			return &cli.UsageError{Err: err}
 		}
 	}
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
-	if o.host, err = resolveHost(cmd, o.kc); err != nil {
+	if o.fleet, o.hostc, err = openFleet(root, cmd, nil); err != nil {
 		return err
 	}
 	if ns := root.ConfigFlags.Namespace; ns != nil && *ns != "" {
 		o.namespace, o.enforceNamespace = *ns, true
-	} else if o.namespace, _, err = o.kc.For(o.host.Context).ToRawKubeConfigLoader().Namespace(); err != nil {
+	} else if o.namespace, _, err = o.fleet.Kubeconfig.For(o.fleet.Host.Context).ToRawKubeConfigLoader().Namespace(); err != nil {
 		return err
 	}
 	return nil
-}
-
-func outputFormat(pf *genericclioptions.PrintFlags) string {
-	if pf.OutputFormat == nil {
-		return ""
-	}
-	return *pf.OutputFormat
 }
 
 // Validate checks the flags; the documents are checked by Run, before any write.
@@ -204,8 +190,8 @@ func (o *PlaceOptions) Validate() error {
 	return nil
 }
 
-func (o *PlaceOptions) placement() openmcp.Placement {
-	p := openmcp.Placement{Clusters: o.Clusters, Regions: o.Regions, Zones: o.Zones}
+func (o *PlaceOptions) placement() manifest.Placement {
+	p := manifest.Placement{Clusters: o.Clusters, Regions: o.Regions, Zones: o.Zones}
 	if o.replicasSet {
 		n := int64(o.Replicas)
 		p.Replicas = &n
@@ -215,23 +201,23 @@ func (o *PlaceOptions) placement() openmcp.Placement {
 
 // Run reads, checks, converts and places.
 func (o *PlaceOptions) Run(ctx context.Context) error {
-	docs, err := openmcp.ReadManifests(o.Filenames, o.Recursive, o.In)
+	docs, err := manifest.ReadManifests(o.Filenames, o.Recursive, o.In)
 	if err != nil {
 		return err
 	}
 	if len(docs) == 0 {
 		return fmt.Errorf("no objects in %s", strings.Join(o.Filenames, ", "))
 	}
-	opts := openmcp.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace, Placement: o.placement()}
-	hostDyn := o.host.Cluster.Dynamic
-	members, membersErr := fleet.ListMembers(ctx, hostDyn, o.host.Namespace, o.kc)
+	opts := manifest.Options{Namespace: o.namespace, EnforceNamespace: o.enforceNamespace, Placement: o.placement()}
+	hostDyn := o.hostc.Dynamic
+	members, membersErr := o.fleet.Members(ctx)
 	if len(o.Clusters) > 0 && membersErr == nil {
 		if _, err := fleet.Select(members, o.Clusters); err != nil {
 			return &cli.UsageError{Err: err}
 		}
 	}
 
-	var items []openmcp.Item
+	var items []openmcpapi.Item
 	var warnings []string
 	if o.Federation == federationOpenMCP {
 		items, warnings, err = openMCPItems(docs, opts)
@@ -254,7 +240,7 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	for i, it := range items {
 		gvrs[i] = it.GVR
 	}
-	missing, err := openmcp.MissingResources(o.host.Cluster.Client.Discovery(), gvrs)
+	missing, err := openmcpapi.MissingResources(o.hostc.Kube.Discovery(), gvrs)
 	if err != nil {
 		return err
 	}
@@ -263,10 +249,10 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 		if o.Federation == federationKubeFed {
 			fix = "enable the types with kubectl openmcp enable TYPE"
 		}
-		return fmt.Errorf("the host %s does not serve %s: %s (nothing was written)", o.host.Context, strings.Join(missing, ", "), fix)
+		return fmt.Errorf("the host %s does not serve %s: %s (nothing was written)", o.fleet.Host.Context, strings.Join(missing, ", "), fix)
 	}
-	applier := &openmcp.Applier{Dynamic: hostDyn, FieldManager: openmcp.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: o.ForceConflicts}
-	results, err := openmcp.ApplyAll(ctx, applier, items)
+	applier := &openmcpapi.Applier{Dynamic: hostDyn, FieldManager: openmcpapi.FieldManager, DryRun: o.DryRun == cmdutil.DryRunServer, Force: o.ForceConflicts}
+	results, err := openmcpapi.ApplyAll(ctx, applier, items)
 	if perr := o.printResults(results); perr != nil && err == nil {
 		err = perr
 	}
@@ -276,47 +262,42 @@ func (o *PlaceOptions) Run(ctx context.Context) error {
 	return err
 }
 
-// addManifestFlags adds -f and -R, which place and delete read alike, so
-// that delete finds exactly the objects place wrote from the same files.
-func addManifestFlags(cmd *cobra.Command, filenames *[]string, recursive *bool) {
-	f := cmd.Flags()
-	f.StringSliceVarP(filenames, "filename", "f", nil, "Manifest file, directory (its .yaml, .yml and .json files) or - for standard input; repeatable")
-	f.BoolVarP(recursive, "recursive", "R", false, "Read the directories given with -f recursively")
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
-}
-
 // openMCPItems converts every document to its OpenMCP object; delete uses
 // it too, so it removes exactly what place wrote.
-func openMCPItems(docs []openmcp.Document, opts openmcp.Options) ([]openmcp.Item, []string, error) {
-	convs, warnings, err := openmcp.ConvertAll(docs, opts, openmcp.ToOpenMCP)
+func openMCPItems(docs []manifest.Document, opts manifest.Options) ([]openmcpapi.Item, []string, error) {
+	convs, warnings, err := manifest.ConvertAll(docs, opts, manifest.ToOpenMCP)
 	if err != nil {
 		return nil, warnings, err
 	}
-	items := make([]openmcp.Item, 0, len(convs))
+	items := make([]openmcpapi.Item, 0, len(convs))
 	for _, c := range convs {
-		k, _ := openmcp.KindByName(c.Object.GetKind())
-		items = append(items, openmcp.Item{Where: c.Doc.Where(), GVR: k.GVR(), Object: c.Object})
+		k, _ := openmcpapi.KindByName(c.Object.GetKind())
+		items = append(items, openmcpapi.Item{Where: c.Doc.Where(), GVR: k.GVR(), Object: c.Object})
 	}
 	return items, warnings, nil
 }
 
 // kubeFedItems builds the Federated<Kind> objects, plus a FederatedNamespace
 // for each namespace that has none yet.
-func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document, opts openmcp.Options, members []fleet.Member) ([]openmcp.Item, []string, error) {
+func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []manifest.Document, opts manifest.Options, members []fleet.Member) ([]openmcpapi.Item, []string, error) {
 	fedMembers := make([]kubefedtypes.Member, len(members))
 	for i, m := range members {
 		fedMembers[i] = kubefedtypes.Member{Name: m.Name, Labels: m.Cluster.Labels}
 	}
-	fc, err := federatedObjects(ctx, o.host, docs, opts, o.fedPlacement, fedMembers)
+	fc, err := federatedObjects(ctx, o.fleet, o.hostc, docs, opts, o.fedPlacement, fedMembers)
 	if err != nil {
 		return nil, fc.warnings, err
 	}
-	items := make([]openmcp.Item, len(fc.items))
+	items := make([]openmcpapi.Item, len(fc.items))
 	for i, it := range fc.items {
 		items[i] = it.Item
 	}
 	warnings := fc.warnings
-	scope, err := federation.KubeFedScope(ctx, o.host.Cluster, o.host.Namespace)
+	hostFed, err := federationCluster(o.fleet.Host)
+	if err != nil {
+		return nil, nil, err
+	}
+	scope, err := federation.KubeFedScope(ctx, hostFed, o.fleet.Namespace)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -336,16 +317,16 @@ func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document
 		names = append(names, ns)
 	}
 	sort.Strings(names)
-	var nsItems []openmcp.Item
+	var nsItems []openmcpapi.Item
 	for _, ns := range names {
-		_, err := o.host.Cluster.Dynamic.Resource(nsGVR).Namespace(ns).Get(ctx, ns, metav1.GetOptions{})
+		_, err := o.hostc.Dynamic.Resource(nsGVR).Namespace(ns).Get(ctx, ns, metav1.GetOptions{})
 		switch {
 		case err == nil:
 			continue // placed already, by us or by its owner: not ours to change
 		case !apierrors.IsNotFound(err):
 			return nil, warnings, fmt.Errorf("cannot read FederatedNamespace %s: %w", ns, err)
 		}
-		nsItems = append(nsItems, openmcp.Item{Where: fc.namespaces[ns] + " (its namespace)", GVR: nsGVR, Object: kubefedtypes.FederatedNamespace(ns, nsFTC)})
+		nsItems = append(nsItems, openmcpapi.Item{Where: fc.namespaces[ns] + " (its namespace)", GVR: nsGVR, Object: kubefedtypes.FederatedNamespace(ns, nsFTC)})
 	}
 	return append(nsItems, items...), warnings, nil
 }
@@ -353,7 +334,7 @@ func (o *PlaceOptions) kubeFedItems(ctx context.Context, docs []openmcp.Document
 // fedItem is a Federated<Kind> object and the object KubeFed makes of it in
 // each member it is placed in.
 type fedItem struct {
-	openmcp.Item
+	openmcpapi.Item
 	Target schema.GroupVersionResource // the member object's resource
 	Plain  *unstructured.Unstructured  // the member object (name, namespace)
 }
@@ -385,16 +366,16 @@ func (e *noTypeConfigError) Error() string {
 // removes them). placement turns what an unwrapped OpenMCP object asked for
 // into KubeFed placement. The error joins one error per bad document; kinds
 // KubeFed does not federate are *noTypeConfigError.
-func federatedObjects(ctx context.Context, host *hostTarget, docs []openmcp.Document, opts openmcp.Options, placement func(openmcp.Placement) kubefedtypes.Placement, members []kubefedtypes.Member) (fedConversion, error) {
+func federatedObjects(ctx context.Context, f *fleet.Fleet, host *fleet.Clients, docs []manifest.Document, opts manifest.Options, placement func(manifest.Placement) kubefedtypes.Placement, members []kubefedtypes.Member) (fedConversion, error) {
 	var fc fedConversion
 	plainOpts := opts
-	plainOpts.Placement = openmcp.Placement{}
-	convs, warnings, err := openmcp.ConvertAll(docs, plainOpts, openmcp.ToPlain)
+	plainOpts.Placement = manifest.Placement{}
+	convs, warnings, err := manifest.ConvertAll(docs, plainOpts, manifest.ToPlain)
 	fc.warnings = warnings
 	if err != nil {
 		return fc, err
 	}
-	if fc.ftcs, err = kubefedtypes.ListTypeConfigs(ctx, host.Cluster.Dynamic, host.Namespace); err != nil {
+	if fc.ftcs, err = kubefedtypes.ListTypeConfigs(ctx, host.Dynamic, f.Namespace); err != nil {
 		return fc, err
 	}
 	var errs []error
@@ -411,7 +392,7 @@ func federatedObjects(ctx context.Context, host *hostTarget, docs []openmcp.Docu
 		}
 		ftc, ok := kubefedtypes.FindTypeConfig(fc.ftcs, gvk.GroupKind())
 		if !ok {
-			errs = append(errs, &noTypeConfigError{where: c.Doc.Where(), name: obj.GetName(), hostNamespace: host.Namespace, gk: gvk.GroupKind()})
+			errs = append(errs, &noTypeConfigError{where: c.Doc.Where(), name: obj.GetName(), hostNamespace: f.Namespace, gk: gvk.GroupKind()})
 			continue
 		}
 		if v := ftc.Spec.TargetType.Version; v != gvk.Version {
@@ -425,7 +406,7 @@ func federatedObjects(ctx context.Context, host *hostTarget, docs []openmcp.Docu
 		}
 		ft, tt := ftc.Spec.FederatedType, ftc.Spec.TargetType
 		fc.items = append(fc.items, fedItem{
-			Item:   openmcp.Item{Where: c.Doc.Where(), GVR: schema.GroupVersionResource{Group: ft.Group, Version: ft.Version, Resource: ft.PluralName}, Object: fed},
+			Item:   openmcpapi.Item{Where: c.Doc.Where(), GVR: schema.GroupVersionResource{Group: ft.Group, Version: ft.Version, Resource: ft.PluralName}, Object: fed},
 			Target: schema.GroupVersionResource{Group: tt.Group, Version: tt.Version, Resource: tt.PluralName},
 			Plain:  obj,
 		})
@@ -446,7 +427,7 @@ func federatedObjects(ctx context.Context, host *hostTarget, docs []openmcp.Docu
 
 // fedPlacement merges the command line with what an unwrapped OpenMCP
 // object asked for; the command line wins.
-func (o *PlaceOptions) fedPlacement(own openmcp.Placement) kubefedtypes.Placement {
+func (o *PlaceOptions) fedPlacement(own manifest.Placement) kubefedtypes.Placement {
 	p := kubefedtypes.Placement{Clusters: own.Clusters, Regions: own.Regions, Zones: own.Zones, Replicas: own.Replicas}
 	if len(o.Clusters) > 0 || len(o.Regions) > 0 || len(o.Zones) > 0 {
 		p.Clusters, p.Regions, p.Zones = o.Clusters, o.Regions, o.Zones
@@ -479,7 +460,7 @@ func pluralFor(kind string) string {
 
 // printClientDryRun shows what would be placed, without writing: the
 // objects with -o, else one line each saying whether it would be created.
-func (o *PlaceOptions) printClientDryRun(ctx context.Context, items []openmcp.Item) error {
+func (o *PlaceOptions) printClientDryRun(ctx context.Context, items []openmcpapi.Item) error {
 	if o.printer != nil {
 		objs := make([]*unstructured.Unstructured, len(items))
 		for i, it := range items {
@@ -488,19 +469,19 @@ func (o *PlaceOptions) printClientDryRun(ctx context.Context, items []openmcp.It
 		return printObjects(o.printer, outputFormat(o.PrintFlags), o.Out, objs)
 	}
 	for _, it := range items {
-		action := openmcp.Configured
-		_, err := o.host.Cluster.Dynamic.Resource(it.GVR).Namespace(it.Object.GetNamespace()).Get(ctx, it.Object.GetName(), metav1.GetOptions{})
+		action := openmcpapi.Configured
+		_, err := o.hostc.Dynamic.Resource(it.GVR).Namespace(it.Object.GetNamespace()).Get(ctx, it.Object.GetName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			action = openmcp.Created
+			action = openmcpapi.Created
 		} else if err != nil {
-			return fmt.Errorf("%s: cannot read %s on the host: %w", it.Where, openmcp.Ref(it.Object), err)
+			return fmt.Errorf("%s: cannot read %s on the host: %w", it.Where, openmcpapi.Ref(it.Object), err)
 		}
-		termsafe.Fprintf(o.Out, "%s %s (dry run)\n", openmcp.Ref(it.Object), action)
+		termsafe.Fprintf(o.Out, "%s %s (dry run)\n", openmcpapi.Ref(it.Object), action)
 	}
 	return nil
 }
 
-func (o *PlaceOptions) printResults(results []openmcp.Result) error {
+func (o *PlaceOptions) printResults(results []openmcpapi.Result) error {
 	if o.printer != nil {
 		objs := make([]*unstructured.Unstructured, len(results))
 		for i, r := range results {
@@ -513,25 +494,7 @@ func (o *PlaceOptions) printResults(results []openmcp.Result) error {
 		suffix = " (server dry run)"
 	}
 	for _, r := range results {
-		termsafe.Fprintf(o.Out, "%s %s%s\n", openmcp.Ref(r.Object), r.Action, suffix)
+		termsafe.Fprintf(o.Out, "%s %s%s\n", openmcpapi.Ref(r.Object), r.Action, suffix)
 	}
 	return nil
-}
-
-// printObjects prints objects with Secret data redacted: for json and yaml
-// several objects make one List, as kubectl prints them.
-func printObjects(p printers.ResourcePrinter, format string, w io.Writer, objs []*unstructured.Unstructured) error {
-	if (format != "json" && format != "yaml") || len(objs) == 1 {
-		for _, obj := range objs {
-			if err := p.PrintObj(openmcp.Redact(obj), w); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{}}}
-	for _, obj := range objs {
-		list.Items = append(list.Items, *openmcp.Redact(obj))
-	}
-	return p.PrintObj(list, w)
 }

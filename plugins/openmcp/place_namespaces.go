@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // ensureMemberNamespaces creates the placed objects' namespaces on the
@@ -23,7 +22,7 @@ import (
 // namespace the members lack was scheduled and then failed on every member
 // with `namespaces "openmcp" not found`. It says on stderr what it created
 // and warns about members it could not reach; the host objects stand either way.
-func (o *PlaceOptions) ensureMemberNamespaces(ctx context.Context, members []fleet.Member, items []openmcp.Item) {
+func (o *PlaceOptions) ensureMemberNamespaces(ctx context.Context, members []fleet.Member, items []openmcpapi.Item) {
 	nsSet := map[string]bool{}
 	for _, it := range items {
 		if ns := it.Object.GetNamespace(); ns != "" {
@@ -53,24 +52,28 @@ func (o *PlaceOptions) ensureMemberNamespaces(ctx context.Context, members []fle
 		contextOf[m.Name] = m.Context
 		names = append(names, m.Name)
 	}
-	results := fleet.FanOut(ctx, names, 16, 10*time.Second, func(ctx context.Context, name string) ([]string, error) {
-		c, err := connect(o.kc, contextOf[name])
+	results := fleet.FanOut(ctx, names, o.fleet.FanOut.MaxParallel, o.fleet.FanOut.Timeout, func(ctx context.Context, name string) ([]string, error) {
+		c, err := o.fleet.Context(contextOf[name])
+		if err != nil {
+			return nil, err
+		}
+		kube, err := c.Kube()
 		if err != nil {
 			return nil, err
 		}
 		var created []string
 		for _, ns := range namespaces {
-			_, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			_, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 			if err == nil {
 				continue
 			}
 			if !apierrors.IsNotFound(err) {
 				return created, err
 			}
-			_, err = c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 				Name:   ns,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": openmcp.FieldManager},
-			}}, metav1.CreateOptions{FieldManager: openmcp.FieldManager})
+				Labels: map[string]string{"app.kubernetes.io/managed-by": openmcpapi.FieldManager},
+			}}, metav1.CreateOptions{FieldManager: openmcpapi.FieldManager})
 			if err != nil && !apierrors.IsAlreadyExists(err) {
 				return created, err
 			}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
@@ -44,32 +44,33 @@ func policyNamespace(root *cli.Root) string {
 	if ns := root.ConfigFlags.Namespace; ns != nil && *ns != "" {
 		return *ns
 	}
-	return openmcp.Namespace
+	return openmcpapi.Namespace
 }
 
-func policyClient(root *cli.Root, cmd *cobra.Command) (dynamic.ResourceInterface, *hostTarget, string, error) {
-	host, err := resolveHost(cmd, fleet.NewKubeconfig(root.ConfigFlags))
+func policyClient(root *cli.Root, cmd *cobra.Command) (dynamic.ResourceInterface, *fleet.Fleet, string, error) {
+	f, host, err := openFleet(root, cmd, nil)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	ns := policyNamespace(root)
-	return host.Cluster.Dynamic.Resource(openmcp.PolicyKind().GVR()).Namespace(ns), host, ns, nil
+	return host.Dynamic.Resource(openmcpapi.PolicyKind().GVR()).Namespace(ns), f, ns, nil
 }
 
 // PolicyGetOptions are the options of `kubectl openmcp policy get`.
 type PolicyGetOptions struct {
+	root       *cli.Root
 	Name       string
 	PrintFlags *genericclioptions.PrintFlags
 
 	client    dynamic.ResourceInterface
-	host      *hostTarget
+	fleet     *fleet.Fleet
 	namespace string
 	printer   printers.ResourcePrinter
 	genericiooptions.IOStreams
 }
 
 func newCmdPolicyGet(root *cli.Root) *cobra.Command {
-	o := &PolicyGetOptions{IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("").WithTypeSetter(nil)}
+	o := &PolicyGetOptions{root: root, IOStreams: root.Streams, PrintFlags: genericclioptions.NewPrintFlags("").WithTypeSetter(nil)}
 	cmd := &cobra.Command{
 		Use:   "get [NAME]",
 		Short: "List OpenMCPPolicies as a table: NAME, STATUS, TARGET, POLICIES",
@@ -82,15 +83,7 @@ entries separated by ";". -o wide adds RANGE (spec.rangeOfApplication).`,
   # One policy as YAML
   kubectl openmcp policy get lb-scoring-weight -o yaml`,
 		Args: cli.RangeArgs(0, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	o.PrintFlags.AddFlags(cmd)
 	cmd.Flags().Lookup("output").Usage = "Output format: json, yaml, name, wide, or a template format (default: a table)"
@@ -98,7 +91,8 @@ entries separated by ";". -o wide adds RANGE (spec.rangeOfApplication).`,
 }
 
 // Complete connects to the host.
-func (o *PolicyGetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *PolicyGetOptions) Complete(cmd *cobra.Command, args []string) error {
+	root := o.root
 	if len(args) == 1 {
 		o.Name = args[0]
 	}
@@ -108,7 +102,7 @@ func (o *PolicyGetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []s
 			return &cli.UsageError{Err: err}
 		}
 	}
-	o.client, o.host, o.namespace, err = policyClient(root, cmd)
+	o.client, o.fleet, o.namespace, err = policyClient(root, cmd)
 	return err
 }
 
@@ -156,7 +150,7 @@ func (o *PolicyGetOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintln(w, header)
 	for i := range items {
-		p, err := openmcp.PolicyFrom(&items[i])
+		p, err := openmcpapi.PolicyFrom(&items[i])
 		if err != nil {
 			cli.Warnf(o.ErrOut, "%v", err)
 		}
@@ -179,7 +173,7 @@ func dash(s string) string {
 
 func listError(err error, ns string) error {
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("the host serves no OpenMCPPolicy (%s): the OpenMCP CRDs are not installed", openmcp.PolicyKind().CRDName())
+		return fmt.Errorf("the host serves no OpenMCPPolicy (%s): the OpenMCP CRDs are not installed", openmcpapi.PolicyKind().CRDName())
 	}
 	return fmt.Errorf("cannot list OpenMCPPolicies in %s: %w", ns, err)
 }
@@ -207,8 +201,9 @@ func policyNotFound(ctx context.Context, c dynamic.ResourceInterface, name, ns s
 
 // PolicySetOptions are the options of `kubectl openmcp policy set`.
 type PolicySetOptions struct {
+	root   *cli.Root
 	Name   string
-	Values []openmcp.PolicyValue
+	Values []openmcpapi.PolicyValue
 	DryRun cmdutil.DryRunStrategy
 
 	client    dynamic.ResourceInterface
@@ -217,7 +212,7 @@ type PolicySetOptions struct {
 }
 
 func newCmdPolicySet(root *cli.Root) *cobra.Command {
-	o := &PolicySetOptions{IOStreams: root.Streams}
+	o := &PolicySetOptions{root: root, IOStreams: root.Streams}
 	cmd := &cobra.Command{
 		Use:   "set NAME TYPE=VALUE[,VALUE] [TYPE=VALUE...]",
 		Short: "Change values of an OpenMCPPolicy (omcpctl set opol)",
@@ -232,25 +227,18 @@ the update is retried if the policy changes meanwhile.`,
   # Change two load-balancing weights at once
   kubectl openmcp policy set lb-scoring-weight GeoRate=0.3 Period=10.0`,
 		Args: cli.MinArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.Run(o),
 	}
 	cmdutil.AddDryRunFlag(cmd)
 	return cmd
 }
 
 // Complete parses the arguments and connects to the host.
-func (o *PolicySetOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *PolicySetOptions) Complete(cmd *cobra.Command, args []string) error {
+	root := o.root
 	o.Name = args[0]
 	var err error
-	if o.Values, err = openmcp.ParsePolicyArgs(args[1:]); err != nil {
+	if o.Values, err = openmcpapi.ParsePolicyArgs(args[1:]); err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
@@ -270,24 +258,24 @@ type badTypeError struct{ error }
 // Run reads the policy, changes the values and updates it, retrying on
 // conflict so a concurrent change is never overwritten.
 func (o *PolicySetOptions) Run(ctx context.Context) error {
-	action := openmcp.Unchanged
+	action := openmcpapi.Unchanged
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		u, err := o.client.Get(ctx, o.Name, metav1.GetOptions{})
 		if err != nil {
 			return policyNotFound(ctx, o.client, o.Name, o.namespace, err)
 		}
-		changed, err := openmcp.SetPolicyValues(u, o.Values)
+		changed, err := openmcpapi.SetPolicyValues(u, o.Values)
 		if err != nil {
 			return badTypeError{err}
 		}
 		if !changed {
-			action = openmcp.Unchanged
+			action = openmcpapi.Unchanged
 			return nil
 		}
-		opts := metav1.UpdateOptions{FieldManager: openmcp.FieldManager}
+		opts := metav1.UpdateOptions{FieldManager: openmcpapi.FieldManager}
 		switch o.DryRun {
 		case cmdutil.DryRunClient:
-			action = openmcp.Configured
+			action = openmcpapi.Configured
 			return nil
 		case cmdutil.DryRunServer:
 			opts.DryRun = []string{metav1.DryRunAll}
@@ -295,7 +283,7 @@ func (o *PolicySetOptions) Run(ctx context.Context) error {
 		if _, err := o.client.Update(ctx, u, opts); err != nil {
 			return err
 		}
-		action = openmcp.Configured
+		action = openmcpapi.Configured
 		return nil
 	})
 	var bad badTypeError
@@ -312,6 +300,6 @@ func (o *PolicySetOptions) Run(ctx context.Context) error {
 	case cmdutil.DryRunServer:
 		suffix = " (server dry run)"
 	}
-	termsafe.Fprintf(o.Out, "openmcppolicy.%s/%s %s%s\n", openmcp.Group, o.Name, action, suffix)
+	termsafe.Fprintf(o.Out, "openmcppolicy.%s/%s %s%s\n", openmcpapi.Group, o.Name, action, suffix)
 	return nil
 }

@@ -3,9 +3,10 @@ package openmcp
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,26 +18,27 @@ import (
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // StatusOptions are the options of `kubectl openmcp status`.
 type StatusOptions struct {
-	Kind           openmcp.Kind
-	Name           string
-	MaxParallel    int
-	ClusterTimeout time.Duration
+	Kind      openmcpapi.Kind
+	Name      string
+	Selection *fleet.SelectionFlags
+	FanOut    *fleet.FanOutFlags
 
+	root      *cli.Root
 	namespace string
-	kc        *fleet.Kubeconfig
-	host      *hostTarget
+	fleet     *fleet.Fleet
+	hostc     *fleet.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdStatus is `kubectl openmcp status`.
 func NewCmdStatus(root *cli.Root) *cobra.Command {
-	o := &StatusOptions{IOStreams: root.Streams, MaxParallel: 16, ClusterTimeout: 10 * time.Second}
+	o := &StatusOptions{IOStreams: root.Streams, Selection: fleet.NewSelectionFlags(false, false), FanOut: fleet.NewFanOutFlags(), root: root}
 	cmd := &cobra.Command{
 		Use:   "status OPENMCPKIND/NAME",
 		Short: "Show what the federation planned for a resource beside what each member runs",
@@ -50,46 +52,49 @@ OpenMCP itself never adds up ready replicas across clusters.`,
   kubectl openmcp status osvc/openmcp-service -n openmcp`,
 		Args:              cli.ExactArgs(1),
 		ValidArgsFunction: completeOpenMCPKinds,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.Run(o),
 	}
-	cmd.Flags().IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "Members asked at the same time")
-	cmd.Flags().DurationVar(&o.ClusterTimeout, "cluster-timeout", o.ClusterTimeout, "Give up on a member that has not answered within this time")
+	o.Selection.AddSelectorFlag(cmd, "Only the ")
+	o.FanOut.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func (o *StatusOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
-	if err := checkFanOut(o.MaxParallel, o.ClusterTimeout); err != nil {
+func (o *StatusOptions) Complete(cmd *cobra.Command, args []string) error {
+	root := o.root
+	if err := o.Validate(); err != nil {
 		return err
 	}
 	kind, name, ok := strings.Cut(args[0], "/")
 	if !ok || name == "" {
 		return cli.Usagef("invalid argument %q: want OPENMCPKIND/NAME, e.g. openmcpdeployment/web", args[0])
 	}
-	k, found := openmcp.KindByName(kind)
+	k, found := openmcpapi.KindByName(kind)
 	if !found {
 		var names []string
-		for _, k := range openmcp.Kinds {
+		for _, k := range openmcpapi.Kinds {
 			names = append(names, strings.ToLower(k.Kind))
 		}
 		return cli.Usagef("unknown OpenMCP kind %q: one of %s", kind, strings.Join(names, ", "))
 	}
 	o.Kind, o.Name = k, name
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
 	var err error
-	if o.host, err = resolveHost(cmd, o.kc); err != nil {
+	if o.fleet, o.hostc, err = openFleet(root, cmd, o.FanOut); err != nil {
 		return err
 	}
 	if root.ConfigFlags.Namespace != nil && *root.ConfigFlags.Namespace != "" {
 		o.namespace = *root.ConfigFlags.Namespace
-	} else if ns, _, err := o.kc.For(o.host.Context).ToRawKubeConfigLoader().Namespace(); err == nil {
+	} else if ns, _, err := o.fleet.Kubeconfig.For(o.fleet.Host.Context).ToRawKubeConfigLoader().Namespace(); err == nil {
 		o.namespace = ns
 	}
 	return nil
+}
+
+// Validate refuses bad flags before the host is looked for.
+func (o *StatusOptions) Validate() error {
+	if err := o.FanOut.Validate(); err != nil {
+		return err
+	}
+	return o.Selection.Validate()
 }
 
 // memberView is how one kind's member objects are read and shown.
@@ -177,14 +182,30 @@ type memberState struct {
 }
 
 func (o *StatusOptions) Run(ctx context.Context) error {
-	hostObj, err := o.host.Cluster.Dynamic.Resource(o.Kind.GVR()).Namespace(o.namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	hostObj, err := o.hostc.Dynamic.Resource(o.Kind.GVR()).Namespace(o.namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("host %q: %w", o.host.Context, err)
+		return fmt.Errorf("host %q: %w", o.fleet.Host.Context, err)
 	}
-	plan := openmcp.PlanOf(hostObj)
-	members, err := fleet.ListMembers(ctx, o.host.Cluster.Dynamic, o.host.Namespace, o.kc)
+	plan := openmcpapi.PlanOf(hostObj)
+	members, err := o.fleet.Members(ctx)
 	if err != nil {
 		return err
+	}
+	if o.Selection.Selector != "" {
+		chosen, err := o.fleet.Select(ctx, o.Selection.Selection())
+		if err != nil {
+			return err
+		}
+		keep := map[string]bool{}
+		for _, c := range chosen {
+			keep[c.Name] = true
+		}
+		for _, m := range []map[string]int64{plan.Clusters, plan.Min, plan.Max} {
+			maps.DeleteFunc(m, func(name string, _ int64) bool { return !keep[name] })
+		}
+		members = slices.DeleteFunc(members, func(m fleet.Member) bool {
+			return !slices.ContainsFunc(chosen, func(c *fleet.Cluster) bool { return c.Name == m.Name })
+		})
 	}
 	byName := map[string]fleet.Member{}
 	names := plan.ClusterNames()
@@ -199,7 +220,6 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		}
 	}
 	sort.Strings(names)
-	warnInsecureMembers(o.ErrOut, o.kc, members)
 	view := viewFor(o.Kind.Kind)
 	memberName := o.Name
 	if o.Kind.Kind == "OpenMCPHybridAutoScaler" {
@@ -208,7 +228,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 			memberName = t
 		}
 	}
-	states := fleet.FanOut(ctx, names, o.MaxParallel, o.ClusterTimeout, func(ctx context.Context, name string) (memberState, error) {
+	states := fleet.FanOut(ctx, names, o.FanOut.MaxParallel, o.FanOut.Timeout, func(ctx context.Context, name string) (memberState, error) {
 		m, ok := byName[name]
 		if !ok {
 			return memberState{}, fmt.Errorf("planned by OpenMCP but not joined")
@@ -216,7 +236,11 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		if m.Context == "" {
 			return memberState{}, fmt.Errorf("no kubeconfig context reaches it")
 		}
-		c, err := connect(o.kc, m.Context)
+		member, err := o.fleet.Reach(ctx, m)
+		if err != nil {
+			return memberState{}, err
+		}
+		c, err := member.Clients()
 		if err != nil {
 			return memberState{}, err
 		}
@@ -261,7 +285,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		switch {
 		case s.Err != nil:
 			failed = true
-			warnCluster(o.ErrOut, s.Cluster, s.Err, o.ClusterTimeout)
+			o.fleet.Warn(s.Cluster, s.Err)
 			for range view.columns {
 				cells = append(cells, "<unknown>")
 			}
@@ -280,7 +304,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		}
 		table.Rows = append(table.Rows, metav1.TableRow{Cells: cells})
 	}
-	termsafe.Fprintf(o.Out, "%s %s/%s on host %q\n", strings.ToLower(o.Kind.Kind)+"."+openmcp.Group, o.namespace, o.Name, o.host.Context)
+	termsafe.Fprintf(o.Out, "%s %s/%s on host %q\n", strings.ToLower(o.Kind.Kind)+"."+openmcpapi.Group, o.namespace, o.Name, o.fleet.Host.Context)
 	termsafe.Table(table) // the cells are what the members' objects say
 	if err := printers.NewTablePrinter(printers.PrintOptions{}).PrintObj(table, o.Out); err != nil {
 		return err
@@ -292,12 +316,12 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-func (o *StatusOptions) verdict(plan openmcp.Plan, ready map[string]int64, states []fleet.Result[memberState]) string {
+func (o *StatusOptions) verdict(plan openmcpapi.Plan, ready map[string]int64, states []fleet.Result[memberState]) string {
 	if len(plan.Clusters) == 0 && len(plan.Max) == 0 {
 		return "not scheduled: status.clusterMaps is empty (is OpenMCP's scheduler running in namespace openmcp?)"
 	}
 	if o.Kind.Kind == "OpenMCPDeployment" {
-		return openmcp.ReplicaVerdict(plan.Clusters, ready)
+		return openmcpapi.ReplicaVerdict(plan.Clusters, ready)
 	}
 	present, want := 0, 0
 	for _, s := range states {

@@ -160,9 +160,7 @@ type topRow struct {
 
 // Run reads every selected member's metrics and prints one table.
 func (o *TopOptions) Run(ctx context.Context) error {
-	host, _ := o.cmd.Flags().GetString(flagHostContext)
-	kubefedNS, _ := o.cmd.Flags().GetString(flagKubeFedNamespace)
-	f, err := fleet.New(fleet.Config{ConfigFlags: o.root.ConfigFlags, HostContext: host, Namespace: kubefedNS, FanOut: o.FanOut, ErrOut: o.ErrOut})
+	f, err := newFleet(o.root, o.cmd, o.FanOut)
 	if err != nil {
 		return err
 	}

@@ -6,32 +6,34 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/cli"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/federation"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
 )
 
 // UnjoinOptions are the options of `kubectl openmcp unjoin`.
 type UnjoinOptions struct {
+	root     *cli.Root
+	cmd      *cobra.Command
 	Clusters []string
 	Force    bool
 	Wait     time.Duration
 	DryRun   cmdutil.DryRunStrategy
 
-	kc   *fleet.Kubeconfig
-	host *hostTarget
+	host  *federation.Cluster // the host as the unjoin engine takes it
+	fleet *fleet.Fleet
+	hostc *fleet.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdUnjoin is `kubectl openmcp unjoin`.
 func NewCmdUnjoin(root *cli.Root) *cobra.Command {
-	o := &UnjoinOptions{IOStreams: root.Streams}
+	o := &UnjoinOptions{root: root, IOStreams: root.Streams}
 	cmd := &cobra.Command{
 		Use:   "unjoin CLUSTER [CLUSTER...]",
 		Short: "Remove clusters from the federation",
@@ -49,12 +51,7 @@ joined from. --force removes the host side when the member is gone for good.`,
   kubectl openmcp unjoin cluster2 --force`,
 		Args:              cli.MinArgs(1),
 		ValidArgsFunction: completeJoinedClusters(root),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(root, cmd, args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.Run(o),
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "Remove the host side even if the member cannot be reached")
 	cmd.Flags().DurationVar(&o.Wait, "wait", 0, "Wait until the objects are gone (--wait alone waits 2m)")
@@ -63,24 +60,35 @@ joined from. --force removes the host side when the member is gone for good.`,
 	return cmd
 }
 
-func (o *UnjoinOptions) Complete(root *cli.Root, cmd *cobra.Command, args []string) error {
+func (o *UnjoinOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Clusters = args
 	var err error
 	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	for _, c := range args {
+	o.cmd = cmd
+	return nil
+}
+
+// Validate checks the cluster names before any request.
+func (o *UnjoinOptions) Validate() error {
+	for _, c := range o.Clusters {
 		if err := federation.ValidateClusterName(c); err != nil {
 			return &cli.UsageError{Err: err}
 		}
 	}
-	o.kc = fleet.NewKubeconfig(root.ConfigFlags)
-	o.host, err = resolveHost(cmd, o.kc)
-	return err
+	return nil
 }
 
 func (o *UnjoinOptions) Run(ctx context.Context) error {
-	members, err := fleet.ListMembers(ctx, o.host.Cluster.Dynamic, o.host.Namespace, o.kc)
+	var err error
+	if o.fleet, o.hostc, err = openFleet(o.root, o.cmd, nil); err != nil {
+		return err
+	}
+	if o.host, err = federationCluster(o.fleet.Host); err != nil {
+		return err
+	}
+	members, err := o.fleet.Members(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,27 +100,29 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 	// each unjoin sees it through ctx and stops between deletes.
 	results := fleet.FanOut(context.WithoutCancel(ctx), o.Clusters, 16, 0, func(_ context.Context, name string) (*federation.UnjoinResult, error) {
 		req := federation.UnjoinRequest{
-			Host: o.host.Cluster, ClusterName: name, KubeFedNamespace: o.host.Namespace,
+			Host: o.host, ClusterName: name, KubeFedNamespace: o.fleet.Namespace,
 			Force: o.Force, Wait: o.Wait, DryRun: o.DryRun != cmdutil.DryRunNone,
 		}
 		if m, ok := byName[name]; ok && m.Context != "" {
-			c, err := connect(o.kc, m.Context)
+			member, err := o.fleet.Reach(ctx, m)
 			if err != nil {
 				return nil, err
 			}
-			req.Member = c
+			if req.Member, err = federationCluster(member); err != nil {
+				return nil, err
+			}
 		}
 		res, err := federation.Unjoin(ctx, req)
 		if err != nil {
 			return res, err
 		}
 		// OpenMCP's scheduler must stop considering the member.
-		deleted, err := openmcp.ForgetCluster(ctx, o.host.Cluster.Dynamic, name, req.DryRun)
+		deleted, err := openmcpapi.ForgetCluster(ctx, o.hostc.Dynamic, name, req.DryRun)
 		if err != nil {
-			return res, fmt.Errorf("unjoined, but its OpenMCPCluster %s/%s remains: %w", openmcp.Namespace, name, err)
+			return res, fmt.Errorf("unjoined, but its OpenMCPCluster %s/%s remains: %w", openmcpapi.Namespace, name, err)
 		}
 		if deleted {
-			res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcp.ClusterKind.Kind + " " + name})
+			res.Steps = append(res.Steps, federation.Step{Cluster: "host", Object: openmcpapi.ClusterKind.Kind + " " + name})
 		}
 		return res, nil
 	})
@@ -146,21 +156,26 @@ func (o *UnjoinOptions) Run(ctx context.Context) error {
 // completeJoinedClusters completes the names of the host's KubeFedClusters.
 func completeJoinedClusters(root *cli.Root) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		kc := fleet.NewKubeconfig(root.ConfigFlags)
-		host, err := lookupHost(cmd, kc)
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveError
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		list, err := host.Cluster.Dynamic.Resource(fleet.KubeFedClusters).Namespace(host.Namespace).List(ctx, metav1.ListOptions{})
+		members, err := completionMembers(root, cmd)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveError
 		}
 		var names []string
-		for _, i := range list.Items {
-			names = append(names, i.GetName())
+		for _, m := range members {
+			names = append(names, m.Name)
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// completionMembers lists the host's members for shell completion, within
+// a few seconds and without warnings.
+func completionMembers(root *cli.Root, cmd *cobra.Command) ([]fleet.Member, error) {
+	f, err := fleet.Lookup(fleetConfig(root, cmd, nil))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return f.Members(ctx)
 }

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 dir=${SANDBOX_DIR:-$root/.sandbox}
-samples=$root/pkg/openmcp/testdata/reference/sample
+samples=$root/pkg/manifest/testdata/reference/sample
 
 bold=$'\e[1m' dim=$'\e[2m' off=$'\e[0m'
 if [[ ! -t 1 || -n ${NO_COLOR:-} ]]; then bold='' dim='' off=''; fi
@@ -74,7 +74,7 @@ say "An overlapping pool is refused, naming the other cluster"
 run_reporting kubectl openmcp metallb cluster2 --range 10.0.3.245-10.0.3.246
 
 say "OpenMCP's default policies (the scheduler reads scheduling-policy), then change one"
-run kubectl openmcp place -n openmcp -f "$root/pkg/openmcp/testdata/reference/policy/"
+run kubectl openmcp place -n openmcp -f "$root/pkg/manifest/testdata/reference/policy/"
 run kubectl openmcp policy set hpa-minmax-distribution-mode Mode=Equal
 run kubectl openmcp policy get
 

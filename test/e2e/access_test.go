@@ -228,7 +228,7 @@ func TestInsecureContextsAreReported(t *testing.T) {
 		{[]string{"get", "hpa", "-A", "--all-clusters"}, `context "cluster1-insecure" skips TLS verification`},
 		{[]string{"get", "hpa", "-A", "--include-host", "--host-context", "openmcp-insecure"}, `host context "openmcp-insecure" skips TLS verification`},
 		{[]string{"get", "hpa", "-A", "--all-clusters", "--use-federation-credentials"}, "cluster c1: its KubeFedCluster disables TLS validation"},
-		{[]string{"clusters"}, `context "cluster1-insecure" of cluster c1 skips TLS verification`},
+		{[]string{"clusters"}, `context "cluster1-insecure" skips TLS verification (insecure-skip-tls-verify) for cluster c1`},
 	} {
 		res := fed.OpenMCP(t, tc.args...)
 		tlsLines := 0

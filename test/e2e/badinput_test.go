@@ -17,7 +17,7 @@ import (
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/mcks/api/mckstest"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
@@ -35,7 +35,7 @@ func fingerprint(t *testing.T, fed *sandbox.Federation) string {
 		{Group: "apps", Version: "v1", Resource: "deployments"},
 		fleet.KubeFedClusters, metallb.IPAddressPools,
 	}
-	for _, k := range openmcp.Kinds {
+	for _, k := range openmcpapi.Kinds {
 		gvrs = append(gvrs, k.GVR())
 	}
 	var out []string

@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/bench/delayproxy"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
@@ -56,7 +56,7 @@ func threeJoinedMembersWithWeb(t *testing.T) *sandbox.Federation {
 		fed.JoinForTest(t, m)
 		webApp(t, fed.Member(m), "openmcp", 2, 5)
 	}
-	odeploy, _ := openmcp.KindByName("odeploy")
+	odeploy, _ := openmcpapi.KindByName("odeploy")
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "openmcp.k8s.io/v1alpha1", "kind": "OpenMCPDeployment",
 		"metadata": map[string]any{"name": "web", "namespace": "openmcp"},

@@ -20,7 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
@@ -298,7 +298,7 @@ spec:
 			"metadata": map[string]any{"name": "web", "namespace": "openmcp"},
 			"spec":     map[string]any{"replicas": int64(8), "labels": map[string]any{"app": "web"}},
 		}}
-		kind, _ := openmcp.KindByName("odeploy")
+		kind, _ := openmcpapi.KindByName("odeploy")
 		created, err := fed.Host.Dynamic.Resource(kind.GVR()).Namespace("openmcp").Create(ctx, odeploy, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)

@@ -260,24 +260,24 @@ worker:
 	})
 
 	t.Run("nodes of a failed cluster", func(t *testing.T) {
-		expect(t, run(t, "node", "list", "--cluster", "c1"), 0, "stderr", "No nodes found in cluster c1.")
+		expect(t, run(t, "machine", "list", "--cluster", "c1"), 0, "stderr", "No nodes found in cluster c1.")
 		// The server lists a missing cluster's nodes as none.
-		res := run(t, "node", "list", "--cluster", "ghost")
+		res := run(t, "machine", "list", "--cluster", "ghost")
 		expect(t, res, 1, "stderr", `cluster "ghost" not found in MCKS namespace "default"`)
 		oneLine(t, res)
-		res = run(t, "node", "get", "--cluster", "c1", "w-1-abcde-1")
+		res = run(t, "machine", "get", "--cluster", "c1", "w-1-abcde-1")
 		expect(t, res, 1, "stderr", `node "w-1-abcde-1" not found in MCKS namespace "default"`)
 		oneLine(t, res)
-		res = run(t, "node", "add", "--cluster", "c1", "--worker", "config-gcp-europe-west2:n1-standard-2")
+		res = run(t, "machine", "add", "--cluster", "c1", "--worker", "config-gcp-europe-west2:n1-standard-2")
 		expect(t, res, 1, "stderr", "500 Internal Server Error: Unable to add a node. status is 'Failed'.")
-		res = run(t, "node", "remove", "--cluster", "c1", "w-1-abcde-1")
+		res = run(t, "machine", "remove", "--cluster", "c1", "w-1-abcde-1")
 		expect(t, res, 1, "stderr", "500 Internal Server Error: Unable to remove a node. status is 'Failed'.")
 		oneLine(t, res)
 	})
 
 	t.Run("nodes of a provisioned cluster", func(t *testing.T) {
 		node := func(args ...string) sandbox.Result {
-			return run(t, append(append([]string{"node"}, args...), "--cluster", "lab1", "--mcks-namespace", "lab")...)
+			return run(t, append(append([]string{"machine"}, args...), "--cluster", "lab1", "--mcks-namespace", "lab")...)
 		}
 		listed := func() []map[string]string {
 			res := node("list")

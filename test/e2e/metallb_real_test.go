@@ -17,8 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/doctor"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/metallb"
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
@@ -191,8 +191,8 @@ func TestMetalLBRealControllers(t *testing.T) {
 			// check: the full pool warns, the Service waiting for an
 			// address outside every pool fails (the limit is lowered from a
 			// minute, so the test need not wait one).
-			defer func(limit time.Duration) { openmcp.MetalLBWaitLimit = limit }(openmcp.MetalLBWaitLimit)
-			openmcp.MetalLBWaitLimit = time.Second
+			defer func(limit time.Duration) { doctor.MetalLBWaitLimit = limit }(doctor.MetalLBWaitLimit)
+			doctor.MetalLBWaitLimit = time.Second
 			time.Sleep(1100 * time.Millisecond)
 			res = fed.OpenMCP(t, "check")
 			var row string

@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
@@ -48,7 +48,7 @@ func openmcpFederation(t *testing.T) *sandbox.Federation {
 			t.Fatalf("join %s: exit %d: %s", j[0], res.Code, res.Stderr)
 		}
 	}
-	res := fed.OpenMCP(t, "place", "-n", "openmcp", "-f", filepath.Join(sandbox.RepoRoot(), "pkg/openmcp/testdata/reference/policy/"))
+	res := fed.OpenMCP(t, "place", "-n", "openmcp", "-f", filepath.Join(sandbox.RepoRoot(), "pkg/manifest/testdata/reference/policy/"))
 	if res.Code != 0 {
 		t.Fatalf("place default policies: exit %d: %s", res.Code, res.Stderr)
 	}
@@ -113,7 +113,7 @@ func TestOpenMCPControllersRunWhatPlaceWrites(t *testing.T) {
 
 	// join recorded each member where OpenMCP's scheduler looks.
 	for _, m := range []struct{ name, region, zone string }{{"cluster1", "AS", "KR"}, {"cluster2", "EU", "DE"}} {
-		oc, err := fed.Host.Dynamic.Resource(openmcp.ClusterKind.GVR()).Namespace("openmcp").Get(ctx, m.name, metav1.GetOptions{})
+		oc, err := fed.Host.Dynamic.Resource(openmcpapi.ClusterKind.GVR()).Namespace("openmcp").Get(ctx, m.name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatalf("OpenMCPCluster %s: %v", m.name, err)
 		}
@@ -224,7 +224,7 @@ func TestOpenMCPControllersRunWhatPlaceWrites(t *testing.T) {
 	// The guide's OpenMCPService of type LoadBalancer, synced by OpenMCP's
 	// service controller to the members that run its workload, gets from each
 	// member's MetalLB an address of that member's own pool.
-	samples := filepath.Join(sandbox.RepoRoot(), "pkg/openmcp/testdata/reference/sample")
+	samples := filepath.Join(sandbox.RepoRoot(), "pkg/manifest/testdata/reference/sample")
 	res = fed.OpenMCP(t, "place", "-n", "openmcp", "-f", filepath.Join(samples, "openmcpdeployment/cr.yaml"), "-f", filepath.Join(samples, "openmcpservice/cr.yaml"))
 	if res.Code != 0 {
 		t.Fatalf("place the guide's samples: exit %d: %s", res.Code, res.Stderr)

@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 	"github.com/openmcp-plugins/kubectl-openmcp/test/sandbox"
 )
 
@@ -66,8 +66,8 @@ func placeWrite(t *testing.T, dir, name, content string) string {
 	return p
 }
 
-func placeKind(kind string) openmcp.Kind {
-	k, ok := openmcp.KindByName(kind)
+func placeKind(kind string) openmcpapi.Kind {
+	k, ok := openmcpapi.KindByName(kind)
 	if !ok {
 		panic(kind)
 	}
@@ -139,8 +139,8 @@ func TestPlaceOpenMCPObjects(t *testing.T) {
 	if n, _, _ := unstructured.NestedInt64(odep.Object, "spec", "replicas"); n != 8 {
 		t.Errorf("openmcp-deployment replicas %d, want the sample's 8", n)
 	}
-	if mgr := odep.GetManagedFields(); len(mgr) == 0 || mgr[0].Manager != openmcp.FieldManager || mgr[0].Operation != metav1.ManagedFieldsOperationApply {
-		t.Errorf("managed fields %+v, want a server-side apply by %s", mgr, openmcp.FieldManager)
+	if mgr := odep.GetManagedFields(); len(mgr) == 0 || mgr[0].Manager != openmcpapi.FieldManager || mgr[0].Operation != metav1.ManagedFieldsOperationApply {
+		t.Errorf("managed fields %+v, want a server-side apply by %s", mgr, openmcpapi.FieldManager)
 	}
 	// The plain Deployment in the HAS folder had no namespace: the context's default.
 	placeGet(t, fed.Host, placeKind("OpenMCPDeployment").GVR(), "default", "test-deployment2")

@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
-	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcp"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
 )
 
 // KubeFedNamespace is where KubeFed's control plane lives on the host.
@@ -38,7 +38,7 @@ func (f *Federation) setUpHost(ctx context.Context) error {
 	if err := h.applyFile(ctx, dataDir()+"/kubefed-crds.yaml"); err != nil {
 		return fmt.Errorf("KubeFed CRDs: %w", err)
 	}
-	for _, crd := range openmcp.CRDs() {
+	for _, crd := range openmcpapi.CRDs() {
 		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(crd)
 		if err != nil {
 			return err
@@ -47,7 +47,7 @@ func (f *Federation) setUpHost(ctx context.Context) error {
 			return fmt.Errorf("OpenMCP CRD %s: %w", crd.Name, err)
 		}
 	}
-	for _, ns := range []string{KubeFedNamespace, openmcp.Namespace} {
+	for _, ns := range []string{KubeFedNamespace, openmcpapi.Namespace} {
 		if err := h.EnsureNamespace(ctx, ns); err != nil {
 			return err
 		}
