@@ -94,13 +94,19 @@ func (f *Federation) startCluster(ctx context.Context, name string) (*Cluster, e
 	if err := os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(tokens), 0o600); err != nil {
 		return nil, err
 	}
+	var extra []string
+	if f.opts.Observability && name != HostName {
+		if extra, err = observabilityAPIServerArgs(dir, p, name); err != nil {
+			return nil, err
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		ports, err := freePorts(1)
 		if err != nil {
 			return nil, err
 		}
 		c.Server = "https://127.0.0.1:" + strconv.Itoa(ports[0])
-		c.apiserver, err = startProcess(f.opts.BinDir, f.Dir, name+"-kube-apiserver", "kube-apiserver", []string{
+		c.apiserver, err = startProcess(f.opts.BinDir, f.Dir, name+"-kube-apiserver", "kube-apiserver", append([]string{
 			"--etcd-servers=" + f.etcdURL, "--etcd-prefix=/" + name,
 			"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(ports[0]),
 			"--cert-dir=" + dir,
@@ -115,7 +121,7 @@ func (f *Federation) startCluster(ctx context.Context, name string) (*Cluster, e
 			"--allow-privileged=true",
 			"--profiling=false",
 			"--endpoint-reconciler-type=none",
-		}, f.opts.Detached)
+		}, extra...), f.opts.Detached)
 		if err != nil {
 			return nil, err
 		}
@@ -251,7 +257,7 @@ func (f *Federation) LogTails(lines int) string {
 	procs := []*process{f.etcd, f.kubefed}
 	for _, c := range f.Clusters() {
 		if c != nil {
-			procs = append(procs, c.apiserver, c.controllerManager, c.scheduler, c.kwok, c.metallb)
+			procs = append(procs, c.apiserver, c.controllerManager, c.scheduler, c.kwok, c.metricsServer, c.metallb)
 		}
 	}
 	procs = append(procs, f.openmcpProcesses()...)

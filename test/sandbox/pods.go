@@ -36,14 +36,21 @@ func (f *Federation) startPodRuntime(ctx context.Context, c *Cluster) error {
 		return err
 	}
 	c.KwokAddress = "127.0.0.1:" + strconv.Itoa(ports[0])
-	c.kwok, err = startProcess(f.opts.BinDir, f.Dir, c.Name+"-kwok", "kwok", []string{
+	config, extra := stages, []string(nil)
+	if f.opts.Observability {
+		// A configuration of its own, holding the stages too.
+		if config, extra, err = f.observabilityKwok(ctx, c, stages, ports[0]); err != nil {
+			return err
+		}
+	}
+	c.kwok, err = startProcess(f.opts.BinDir, f.Dir, c.Name+"-kwok", "kwok", append([]string{
 		"--kubeconfig=" + kubeconfig,
 		"--manage-all-nodes=true",
-		"--config=" + stages,
+		"--config=" + config,
 		"--server-address=" + c.KwokAddress,
 		// kwok renews each node's lease, as a kubelet does, only when told how long.
 		"--node-lease-duration-seconds=40",
-	}, f.opts.Detached)
+	}, extra...), f.opts.Detached)
 	return err
 }
 

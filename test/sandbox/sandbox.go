@@ -37,6 +37,11 @@ type Options struct {
 	// Pods runs kube-scheduler and kwok (as every node's kubelet) on each
 	// member, so pods are bound, Running and Ready.
 	Pods bool
+	// Observability (implies Pods) makes `kubectl logs`, `kubectl top` and
+	// events work on each member: kwok serves container logs and kubelet
+	// resource metrics, and metrics-server v0.8.0 serves metrics.k8s.io
+	// through the aggregation layer. See observability.go.
+	Observability bool
 	// OpenMCPControllers runs OpenMCP's scheduler, deployment, sync and
 	// service controllers against the host (restarted whenever the joined
 	// members change); needs `make tools` to have built them.
@@ -95,7 +100,13 @@ type Cluster struct {
 	scheduler         *process
 	kwok              *process
 	// KwokAddress is kwok's kubelet server (logs, exec) with Options.Pods.
-	KwokAddress string
+	KwokAddress   string
+	metricsServer *process
+	// MetricsServerAddress is metrics-server's, with Options.Observability.
+	MetricsServerAddress string
+	// LogFile is what every container of the member logs, with
+	// Options.Observability (see SetPodLogs and AppendLog).
+	LogFile string
 }
 
 // Member returns the member of that name, or nil.
@@ -137,6 +148,9 @@ func Launch(ctx context.Context, opts Options) (_ *Federation, err error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
+	}
+	if opts.Observability {
+		opts.Pods = true
 	}
 	opts.MetalLBCRDs = slices.Clone(opts.MetalLBCRDs)
 	if err := opts.validateMetalLB(); err != nil {
@@ -212,6 +226,13 @@ func Launch(ctx context.Context, opts Options) (_ *Federation, err error) {
 			}
 		}
 	}
+	if opts.Observability {
+		for _, m := range f.Members {
+			if err = f.startMetricsServer(ctx, m); err != nil {
+				return nil, fmt.Errorf("%s: metrics-server: %w", m.Name, err)
+			}
+		}
+	}
 	if opts.OpenMCPControllers {
 		if err = f.StartOpenMCPControllers(ctx); err != nil {
 			return nil, err
@@ -246,6 +267,7 @@ func (f *Federation) stopProcesses() {
 			continue
 		}
 		wg.Go(func() {
+			c.metricsServer.stop()
 			c.metallb.stop()
 			c.kwok.stop()
 			c.scheduler.stop()
@@ -272,6 +294,7 @@ func (f *Federation) Processes() map[string]int {
 		add(c.controllerManager)
 		add(c.scheduler)
 		add(c.kwok)
+		add(c.metricsServer)
 		add(c.metallb)
 	}
 	for _, p := range f.openmcpProcesses() {
@@ -283,6 +306,7 @@ func (f *Federation) Processes() map[string]int {
 // StopCluster stops a member's apiserver and controller manager, to test a
 // cluster that went away.
 func (c *Cluster) StopCluster() {
+	c.metricsServer.stop()
 	c.metallb.stop()
 	c.kwok.stop()
 	c.scheduler.stop()

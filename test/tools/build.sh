@@ -93,6 +93,7 @@ build kubefed "-s -w -X sigs.k8s.io/kubefed/pkg/version.version=v0.10.0" control
   sigs.k8s.io/kubefed/cmd/controller-manager sigs.k8s.io/kubefed/cmd/kubefedctl
 build krew "-s -w" krew validate-krew-manifest sigs.k8s.io/krew/cmd/krew sigs.k8s.io/krew/cmd/validate-krew-manifest
 build kwok "-s -w" kwok sigs.k8s.io/kwok/cmd/kwok
+build metrics-server "-s -w" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server
 build metallb-legacy "-s -w" metallb-controller-v0.12 go.universe.tf/metallb/controller
 build metallb "-s -w" metallb-controller go.universe.tf/metallb/controller
 # The KubeFed controller binary has a generic name; give it the sandbox's.
@@ -117,5 +118,9 @@ for f in "$kwok_dir"/kustomize/stage/node/fast/node-initialize.yaml \
   "$kwok_dir"/kustomize/stage/pod/fast/pod-*.yaml; do
   echo "---"; cat "$f"
 done > "$data/kwok-stages.yaml"
+# With observability: kwok's Logs CRD (per-pod log files) and its kubelet
+# /metrics/resource configuration, which metrics-server scrapes.
+cp "$kwok_dir"/kustomize/crd/bases/kwok.x-k8s.io_logs.yaml "$data/kwok-logs-crd.yaml"
+cp "$kwok_dir"/kustomize/metrics/resource/metrics-resource.yaml "$data/kwok-metrics-resource.yaml"
 chmod u+w "$data"/*.yaml
 echo "tools: ready in $bin"

@@ -41,6 +41,7 @@ func main() {
 	demoNodes := fs.Bool("demo-nodes", false, "create a control-plane and a worker node in each member (no kubelet runs: API objects only)")
 	mcks := fs.String("mcks", "", "with --demo-nodes: the member that gets nodes from three clouds, as an MCKS cluster has")
 	pods := fs.Bool("pods", false, "run kube-scheduler and kwok (the kubelet of every node) on each member, so pods run")
+	observability := fs.Bool("observability", false, "with pods: kwok serves container logs and kubelet metrics, and metrics-server serves metrics.k8s.io on each member (kubectl logs, kubectl top)")
 	openmcpControllers := fs.Bool("openmcp-controllers", false, "run OpenMCP's scheduler, deployment, sync and service controllers against the host, restarted when members join or unjoin")
 	_ = fs.Parse(os.Args[2:])
 	abs, err := filepath.Abs(*dir)
@@ -49,7 +50,7 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "up":
-		err = up(abs, *members, *kubefed, *metallb, *metallbControllers, *execContexts, *demoNodes, *mcks, *pods, *openmcpControllers)
+		err = up(abs, *members, *kubefed, *metallb, *metallbControllers, *execContexts, *demoNodes, *mcks, *pods, *observability, *openmcpControllers)
 	case "supervise-openmcp":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -69,7 +70,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func up(dir string, members int, kubefed bool, metallb, metallbControllers string, execContexts, demoNodes bool, mcks string, pods, openmcpControllers bool) error {
+func up(dir string, members int, kubefed bool, metallb, metallbControllers string, execContexts, demoNodes bool, mcks string, pods, observability, openmcpControllers bool) error {
 	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
 		return fmt.Errorf("a sandbox already runs in %s: stop it with `make sandbox-down`", dir)
 	}
@@ -92,7 +93,7 @@ func up(dir string, members int, kubefed bool, metallb, metallbControllers strin
 	start := time.Now()
 	f, err := sandbox.Launch(ctx, sandbox.Options{
 		Members: members, KubeFed: kubefed, MetalLBCRDs: metallbMembers, MetalLB: controllers, ExecContexts: execContexts,
-		Pods: pods, Dir: dir, Detached: true,
+		Pods: pods, Observability: observability, Dir: dir, Detached: true,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 	})
 	if err != nil {
