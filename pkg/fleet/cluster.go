@@ -30,6 +30,10 @@ type Cluster struct {
 	once    sync.Once
 	clients *Clients
 	err     error
+
+	streamOnce sync.Once
+	streaming  *Clients
+	streamErr  error
 }
 
 // Clients are a cluster's typed and dynamic clients.
@@ -129,4 +133,29 @@ func clientsFor(g genericclioptions.RESTClientGetter, context string) (*Clients,
 		return nil, err
 	}
 	return &Clients{Config: plain, Kube: kube, Dynamic: dyn, Requests: cfg}, nil
+}
+
+// Streaming is Clients for requests that last (logs -f, watches): the same
+// config without its overall timeout, which would cut a stream after
+// --cluster-timeout. Made once per cluster.
+func (c *Cluster) Streaming() (*Clients, error) {
+	c.streamOnce.Do(func() {
+		var cl *Clients
+		if cl, c.streamErr = c.Clients(); c.streamErr != nil {
+			return
+		}
+		if cl.Requests == nil { // clients handed in (tests): nothing to loosen
+			c.streaming = cl
+			return
+		}
+		cfg := rest.CopyConfig(cl.Requests)
+		cfg.Timeout = 0
+		s := &Clients{Config: cl.Config, Requests: cfg}
+		if s.Kube, c.streamErr = kubernetes.NewForConfig(cfg); c.streamErr != nil {
+			return
+		}
+		s.Dynamic, c.streamErr = dynamic.NewForConfig(cfg)
+		c.streaming = s
+	})
+	return c.streaming, c.streamErr
 }

@@ -513,10 +513,11 @@ func (o *EventsOptions) watch(ctx context.Context, clusters []*fleet.Cluster, li
 }
 
 func (o *EventsOptions) watchCluster(ctx context.Context, c *fleet.Cluster, rv string, emit func(corev1.Event)) error {
-	kube, err := c.Kube()
+	cl, err := c.Streaming()
 	if err != nil {
 		return err
 	}
+	kube := cl.Kube
 	ns := o.namespace
 	if o.AllNamespaces {
 		ns = metav1.NamespaceAll

@@ -296,6 +296,23 @@ func (o *LogsOptions) containersOf(p *corev1.Pod) []string {
 	return nil
 }
 
+// endedWhy tells a followed stream that ended because its container did
+// (nothing to report) from one whose cluster went away (an error).
+func (o *LogsOptions) endedWhy(ctx context.Context, s logStream) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	kube, err := s.cluster.Kube()
+	if err != nil {
+		return err
+	}
+	_, err = kube.CoreV1().Pods(o.namespace).Get(ctx, s.pod, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("stream ended and the cluster does not answer: %w", err)
+	}
+	return nil
+}
+
 // clusterColors tell clusters apart on a terminal (fatih/color is off
 // unless --color and the terminal allow it).
 var clusterColors = []*color.Color{
@@ -354,10 +371,11 @@ func (o *LogsOptions) stream(ctx context.Context, streams []logStream) bool {
 // copyLog reads one container's log line by line. Without -f it is bounded
 // by the cluster timeout; with -f it lasts until Ctrl-C or the stream ends.
 func (o *LogsOptions) copyLog(ctx context.Context, s logStream, emit func(string)) error {
-	kube, err := s.cluster.Kube()
+	cl, err := s.cluster.Streaming()
 	if err != nil {
 		return err
 	}
+	kube := cl.Kube
 	opts := &corev1.PodLogOptions{Container: s.container, Follow: o.Follow, Timestamps: o.Timestamps}
 	if o.Tail >= 0 {
 		opts.TailLines = &o.Tail
@@ -387,6 +405,9 @@ func (o *LogsOptions) copyLog(ctx context.Context, s logStream, emit func(string
 		switch {
 		case err == nil, errors.Is(err, bufio.ErrBufferFull):
 		case errors.Is(err, io.EOF):
+			if o.Follow {
+				return o.endedWhy(ctx, s)
+			}
 			return nil
 		default:
 			return err

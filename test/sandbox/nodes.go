@@ -3,10 +3,12 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 )
 
@@ -82,8 +84,10 @@ func (c *Cluster) createNodes(ctx context.Context, nodes ...Node) error {
 		}
 		created.Status.Addresses = append(created.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeHostName, Address: n.Name})
 		status := created.Status
-		// The controller manager annotates new nodes at once: retry on its conflict.
-		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		// The controller manager annotates new nodes at once, and kwok (with
+		// Pods) initializes them: retry on their conflicts, patiently.
+		patient := wait.Backoff{Steps: 40, Duration: 20 * time.Millisecond, Factor: 1.3, Cap: time.Second, Jitter: 0.2}
+		err = retry.RetryOnConflict(patient, func() error {
 			cur, err := c.Client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
