@@ -75,7 +75,7 @@ func (s *SelectionFlags) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.BoolVar(&s.All, "all-clusters", false, "Every member cluster joined to the host")
 	f.StringSliceVar(&s.Names, "clusters", nil, "These member clusters (comma-separated names)")
-	f.StringVarP(&s.Selector, "cluster-selector", "C", "", "Member clusters whose KubeFedCluster labels match this selector (region=AS, 'zone in (KR,JP)', platform=eks)")
+	f.StringVarP(&s.Selector, "cluster-selector", "C", "", "Member clusters whose KubeFedCluster labels match this selector, as kubectl -l (region=AS, 'zone in (KR,JP)', platform=eks; region and zone stand for topology.kubernetes.io/region and /zone)")
 	if s.offerHost {
 		f.BoolVar(&s.IncludeHost, "include-host", false, "The host cluster too")
 	}
@@ -95,17 +95,44 @@ func (s *SelectionFlags) Validate() error {
 	if s.Selector == "" {
 		return nil
 	}
-	if _, err := labels.Parse(s.Selector); err != nil {
+	if _, err := parseSelector(s.Selector); err != nil {
 		return cli.Usagef("invalid --cluster-selector %q: %v (as kubectl -l: key=value, key!=value, 'key in (a,b)', key, !key)", s.Selector, err)
 	}
 	return nil
+}
+
+// shortKeys are the label keys a selector may name by their last word: the
+// labels join and label put on every KubeFedCluster.
+var shortKeys = map[string]string{"region": RegionLabel, "zone": ZoneLabel}
+
+// parseSelector is labels.Parse with region and zone standing for
+// topology.kubernetes.io/region and /zone.
+func parseSelector(text string) (labels.Selector, error) {
+	sel, err := labels.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	reqs, _ := sel.Requirements()
+	out := labels.NewSelector()
+	for _, r := range reqs {
+		key := r.Key()
+		if long, ok := shortKeys[key]; ok {
+			key = long
+		}
+		nr, err := labels.NewRequirement(key, r.Operator(), r.Values().List())
+		if err != nil {
+			return nil, err
+		}
+		out = out.Add(*nr)
+	}
+	return out, nil
 }
 
 // Selection is what the flags ask for.
 func (s *SelectionFlags) Selection() Selection {
 	sel := Selection{All: s.All, Names: s.Names, IncludeHost: s.IncludeHost, UseFederation: s.UseFederation}
 	if s.Selector != "" {
-		sel.Selector, _ = labels.Parse(s.Selector) // Validate said it parses
+		sel.Selector, _ = parseSelector(s.Selector) // Validate said it parses
 		sel.SelectorText = s.Selector
 	}
 	return sel
@@ -114,5 +141,5 @@ func (s *SelectionFlags) Selection() Selection {
 // AddSelectorFlag declares --cluster-selector (-C) alone, for a command
 // that names its clusters as arguments; prefix starts its help text.
 func (s *SelectionFlags) AddSelectorFlag(cmd *cobra.Command, prefix string) {
-	cmd.Flags().StringVarP(&s.Selector, "cluster-selector", "C", "", prefix+"member clusters whose KubeFedCluster labels match this selector (region=AS, 'zone in (KR,JP)', platform=eks)")
+	cmd.Flags().StringVarP(&s.Selector, "cluster-selector", "C", "", prefix+"member clusters whose KubeFedCluster labels match this selector, as kubectl -l (region=AS, 'zone in (KR,JP)', platform=eks; region and zone stand for topology.kubernetes.io/region and /zone)")
 }

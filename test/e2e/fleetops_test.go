@@ -124,7 +124,7 @@ func TestEventsAndClusterSelection(t *testing.T) {
 				t.Errorf("-C zone in (JP,DE) printed %v", r)
 			}
 		}
-		res = fed.OpenMCP(t, "get", "deploy", "-n", "web", "-C", fleet.RegionLabel+"=AS")
+		res = fed.OpenMCP(t, "get", "deploy", "-n", "web", "-C", "region=AS") // region stands for topology.kubernetes.io/region
 		if res.Code != 0 {
 			t.Fatalf("get -C: exit %d: %s", res.Code, res.Stderr)
 		}
