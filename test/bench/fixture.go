@@ -184,7 +184,7 @@ func loadObjects(ctx context.Context, c *sandbox.Cluster, pods, hpas int) error 
 		return fmt.Errorf("no default service account in %s: %w", benchNamespace, err)
 	}
 	const deployments = 20
-	errs := make(chan error, pods+hpas)
+	errs := make(chan error, pods+hpas+benchEvents)
 	work := make(chan func() error)
 	var wg sync.WaitGroup
 	for range 16 {
@@ -208,6 +208,13 @@ func loadObjects(ctx context.Context, c *sandbox.Cluster, pods, hpas int) error 
 			return err
 		}
 	}
+	// Events as a scheduler and kubelet record them, for `events --all-clusters`.
+	for i := range benchEvents {
+		work <- func() error {
+			_, err := client.CoreV1().Events(benchNamespace).Create(ctx, benchEvent(i), metav1.CreateOptions{})
+			return err
+		}
+	}
 	close(work)
 	wg.Wait()
 	close(errs)
@@ -215,6 +222,25 @@ func loadObjects(ctx context.Context, c *sandbox.Cluster, pods, hpas int) error 
 		return fmt.Errorf("create bench objects: %w", err)
 	}
 	return nil
+}
+
+// benchEvents is how many events each cluster holds in the bench namespace.
+const benchEvents = 100
+
+func benchEvent(i int) *corev1.Event {
+	pod := fmt.Sprintf("web-%02d-%010x-%05d", i%20, 0x5f7b9c4d00+i%20, i)
+	now := metav1.NewTime(time.Now().Add(-time.Duration(i) * time.Second))
+	reason, typ, msg := "Scheduled", corev1.EventTypeNormal, "Successfully assigned bench/"+pod+" to node-1"
+	if i%5 == 0 {
+		reason, typ, msg = "BackOff", corev1.EventTypeWarning, "Back-off restarting failed container web in pod "+pod
+	}
+	return &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod, 0x1800000000+i), Namespace: benchNamespace},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: benchNamespace, Name: pod, APIVersion: "v1"},
+		Reason:         reason, Message: msg, Type: typ, Count: 1,
+		FirstTimestamp: now, LastTimestamp: now,
+		Source: corev1.EventSource{Component: "default-scheduler"},
+	}
 }
 
 func benchPod(i, deploy int) *corev1.Pod {

@@ -314,21 +314,31 @@ func measureExtras(ctx context.Context, cfg *config, f *fixture, rep *report) er
 		note, res string
 		hostRTT   time.Duration
 		args      []string
+		verb      string // "" is get
 	}
 	var extras []extra
 	if rtt != 0 && cfg.hostRTT(rtt) != 0 {
-		extras = append(extras, extra{"host at 0ms", "pods", 0, nil}, extra{"host at 0ms", "hpa", 0, nil})
+		extras = append(extras, extra{"host at 0ms", "pods", 0, nil, ""}, extra{"host at 0ms", "hpa", 0, nil, ""})
 	}
-	extras = append(extras, extra{"-A: rows with metadata", "pods", cfg.hostRTT(rtt), []string{"-A"}})
+	extras = append(extras, extra{"-A: rows with metadata", "pods", cfg.hostRTT(rtt), []string{"-A"}, ""})
+	// events (issue 18) within get's budget: a timeline of every member's events.
+	extras = append(extras, extra{"every member's events, one timeline", "events", cfg.hostRTT(rtt), nil, "events"})
 	for _, e := range extras {
 		f.setRTT(rtt, e.hostRTT)
-		argv := append([]string{cfg.Ours, "get", e.res, "--all-clusters", "-n", benchNamespace, "--max-parallel", strconv.Itoa(max(n, 16)),
-			"--kubeconfig", f.kubeconfig, "--cache-dir", dir}, append(e.args, timeoutArgs(n)...)...)
+		cmd := []string{cfg.Ours, "get", e.res}
+		if e.verb != "" {
+			cmd = []string{cfg.Ours, e.verb}
+		}
+		argv := append(append(cmd, "--all-clusters", "-n", benchNamespace, "--max-parallel", strconv.Itoa(max(n, 16)),
+			"--kubeconfig", f.kubeconfig, "--cache-dir", dir), append(e.args, timeoutArgs(n)...)...)
 		var walls, cpus []time.Duration
 		var rss int64
 		want := n*cfg.Pods + 1
-		if e.res == "hpa" {
+		switch e.res {
+		case "hpa":
 			want = n*cfg.HPAs + 1
+		case "events":
+			want = n*benchEvents + 1
 		}
 		failed := false
 		for range cfg.Runs {

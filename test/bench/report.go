@@ -181,6 +181,9 @@ func (r *report) getTable() table {
 	})
 	for _, row := range rows {
 		name := row.Tool + " " + row.Resource
+		if row.Resource == "events" { // a verb of its own
+			name = "kubectl openmcp events"
+		}
 		if row.Note != "" {
 			name += " (" + row.Note + ")"
 		}
