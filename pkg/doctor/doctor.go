@@ -84,12 +84,6 @@ var (
 	ipPoolGVR        = schema.GroupVersionResource{Group: "metallb.io", Version: "v1beta1", Resource: "ipaddresspools"}
 )
 
-// MemberClients are the clients of one member cluster.
-type MemberClients struct {
-	Kube    kubernetes.Interface
-	Dynamic dynamic.Interface
-}
-
 // Doctor checks a federation's control plane, item by item.
 type Doctor struct {
 	HostContext      string
@@ -99,7 +93,7 @@ type Doctor struct {
 	KubeFedNamespace string
 	Kubeconfig       *fleet.Kubeconfig
 	// Member returns clients for a kubeconfig context.
-	Member func(context string) (MemberClients, error)
+	Member func(context string) (*fleet.Clients, error)
 	// Timeout bounds each member's checks.
 	Timeout time.Duration
 }

@@ -97,11 +97,11 @@ func doctorFixture(t *testing.T, skipCRD string) (*Doctor, func() []Finding) {
 	d := &Doctor{
 		HostContext: "openmcp", Discovery: kube.Discovery(), Kube: kube, Dynamic: dyn,
 		KubeFedNamespace: "kube-federation-system",
-		Member: func(context string) (MemberClients, error) {
+		Member: func(context string) (*fleet.Clients, error) {
 			if context != "cluster1" {
-				return MemberClients{}, fmt.Errorf("no context %s", context)
+				return nil, fmt.Errorf("no context %s", context)
 			}
-			return MemberClients{Kube: member, Dynamic: memberDyn}, nil
+			return &fleet.Clients{Kube: member, Dynamic: memberDyn}, nil
 		},
 	}
 	run := func() []Finding {
@@ -163,8 +163,8 @@ func TestDoctorMetalLB(t *testing.T) {
 		t.Errorf("legacy ConfigMap pools: %+v", f)
 	}
 	empty := kubefake.NewClientset()
-	d.Member = func(string) (MemberClients, error) {
-		return MemberClients{Kube: empty, Dynamic: dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds)}, nil
+	d.Member = func(string) (*fleet.Clients, error) {
+		return &fleet.Clients{Kube: empty, Dynamic: dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds)}, nil
 	}
 	f = d.checkMetalLB(context.Background(), fleet.Member{Name: "cluster2", Context: "cluster2"})
 	if f.Status != CheckFail || !strings.Contains(f.Detail, "no MetalLB address pool") {
@@ -173,7 +173,7 @@ func TestDoctorMetalLB(t *testing.T) {
 	crdMode := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds,
 		obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "", MetalLBPoolsCRD, nil),
 		obj("metallb.io/v1beta1", "IPAddressPool", MetalLBNamespace, "pool1", map[string]any{"spec": map[string]any{"addresses": []any{"10.0.0.0/28"}}}))
-	d.Member = func(string) (MemberClients, error) { return MemberClients{Kube: empty, Dynamic: crdMode}, nil }
+	d.Member = func(string) (*fleet.Clients, error) { return &fleet.Clients{Kube: empty, Dynamic: crdMode}, nil }
 	f = d.checkMetalLB(context.Background(), fleet.Member{Name: "cluster3", Context: "cluster3"})
 	if f.Status != CheckOK || !strings.Contains(f.Detail, "IPAddressPools metallb-system/pool1") {
 		t.Errorf("CRD mode: %+v", f)

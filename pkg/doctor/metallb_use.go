@@ -54,7 +54,7 @@ func (d *Doctor) metalLBUse(ctx context.Context, m fleet.Member) Finding {
 	if err != nil {
 		return Finding{CheckWarn, item, err.Error()}
 	}
-	pools, _, err := metallb.ListPools(ctx, &fleet.Clients{Kube: c.Kube, Dynamic: c.Dynamic}, metallb.DefaultNamespace, metallb.ModeAuto)
+	pools, _, err := metallb.ListPools(ctx, c, metallb.DefaultNamespace, metallb.ModeAuto)
 	if err != nil {
 		return Finding{CheckWarn, item, fmt.Sprintf("cannot read MetalLB pools: %v", err)}
 	}

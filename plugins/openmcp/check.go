@@ -107,16 +107,12 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 		KubeFedNamespace: o.fleet.Namespace,
 		Kubeconfig:       o.fleet.Kubeconfig,
 		Timeout:          o.FanOut.Timeout,
-		Member: func(context string) (doctor.MemberClients, error) {
+		Member: func(context string) (*fleet.Clients, error) {
 			c, err := o.fleet.Context(context)
 			if err != nil {
-				return doctor.MemberClients{}, err
+				return nil, err
 			}
-			cl, err := c.Clients()
-			if err != nil {
-				return doctor.MemberClients{}, err
-			}
-			return doctor.MemberClients{Kube: cl.Kube, Dynamic: cl.Dynamic}, nil
+			return c.Clients()
 		},
 	}
 	failed := false

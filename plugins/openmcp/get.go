@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -50,6 +49,7 @@ type GetOptions struct {
 	plan      *fleet.Plan
 	clusters  []*fleet.Cluster
 	sortBy    string
+	req       getRequest
 	genericiooptions.IOStreams
 }
 
@@ -140,7 +140,9 @@ func (o *GetOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.fleet, err = newFleet(o.root, cmd, o.FanOut); err != nil {
 		return err
 	}
-	o.fleet.WrapTransport = o.tableTransport()
+	if o.req = o.planRequest(); o.req.strip {
+		o.fleet.WrapTransport = printing.StripTablesUnprinted
+	}
 	o.plan = o.fleet.Plan(o.Selection.Selection())
 	return nil
 }
@@ -179,41 +181,50 @@ type clusterAnswer struct {
 	notFound []error
 }
 
+// getRequest is how get asks every cluster and keeps its answers, decided
+// once from the flags.
+type getRequest struct {
+	// table asks for server-side Tables (the default and -o wide).
+	table bool
+	// includeObject is the Tables' includeObject: Object for --sort-by
+	// (a JSONPath over whole objects), None when only the cells are printed
+	// (each row's metadata, managed fields included, is most of a Table's
+	// bytes), "" (the server's default, metadata) when printing reads it:
+	// the NAMESPACE column of -A, --show-labels, -L.
+	includeObject string
+	// strip drops managed fields and annotations from rows with metadata as
+	// they arrive (printing.StripUnprinted): no printer reads them.
+	strip bool
+	// compact keeps only what is printed of each row until every cluster is in.
+	compact bool
+}
+
+func (o *GetOptions) planRequest() getRequest {
+	h := o.PrintFlags.HumanReadableFlags
+	rowsNeedMetadata := o.AllNamespaces ||
+		(h.ShowLabels != nil && *h.ShowLabels) ||
+		(h.ColumnLabels != nil && len(*h.ColumnLabels) > 0)
+	r := getRequest{table: o.humanReadable()}
+	switch {
+	case !r.table:
+	case o.sortBy != "":
+		r.includeObject = "Object"
+	case rowsNeedMetadata:
+		r.strip, r.compact = true, true
+	default:
+		r.includeObject, r.compact = "None", true
+	}
+	return r
+}
+
 func (o *GetOptions) transform(req *rest.Request) {
-	if !o.humanReadable() {
+	if !o.req.table {
 		return
 	}
 	req.SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
-	switch {
-	case o.sortBy != "":
-		// Sorting evaluates the JSONPath on whole objects.
-		req.Param("includeObject", "Object")
-	case !o.rowsNeedMetadata():
-		// The cells are all that is printed. Each row's metadata (managed
-		// fields included) is most of a Table's bytes: without it, every
-		// cluster sends and we decode a tenth as much.
-		req.Param("includeObject", "None")
+	if o.req.includeObject != "" {
+		req.Param("includeObject", o.req.includeObject)
 	}
-}
-
-// tableTransport drops the managed fields and annotations from Tables whose
-// rows carry metadata, as they arrive: no printer reads them, and they are
-// nearly all of such a Table (printing.StripUnprinted).
-func (o *GetOptions) tableTransport() func(http.RoundTripper) http.RoundTripper {
-	if o.humanReadable() && o.sortBy == "" && o.rowsNeedMetadata() {
-		return printing.StripTablesUnprinted
-	}
-	return nil
-}
-
-// rowsNeedMetadata reports whether printing reads the rows' metadata: the
-// NAMESPACE column of -A and the labels of --show-labels and -L. (Rows of
-// one namespace are ordered by their first cell, the name.)
-func (o *GetOptions) rowsNeedMetadata() bool {
-	h := o.PrintFlags.HumanReadableFlags
-	return o.AllNamespaces ||
-		(h.ShowLabels != nil && *h.ShowLabels) ||
-		(h.ColumnLabels != nil && len(*h.ColumnLabels) > 0)
 }
 
 func (o *GetOptions) builder(c *fleet.Cluster) *resource.Builder {
@@ -238,7 +249,7 @@ func (o *GetOptions) fetch(c *fleet.Cluster) (clusterAnswer, error) {
 		return clusterAnswer{}, err
 	}
 	infos, err := r.Infos()
-	if o.humanReadable() {
+	if o.req.table {
 		if derr := o.decodeTables(infos); derr != nil {
 			return clusterAnswer{}, derr
 		}
@@ -273,7 +284,7 @@ func (o *GetOptions) decodeTables(infos []*resource.Info) error {
 		if err != nil {
 			return err
 		}
-		if o.sortBy == "" {
+		if o.req.compact {
 			printing.CompactRows(t)
 		}
 		info.Object = t
