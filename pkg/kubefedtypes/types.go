@@ -289,9 +289,3 @@ func matches(key string, r metav1.APIResource, group string) bool {
 	}
 	return false
 }
-
-// TargetFromTypeConfig rebuilds a Target from an existing FederatedTypeConfig.
-func TargetFromTypeConfig(ftc *fedv1b1.FederatedTypeConfig) Target {
-	tt := ftc.Spec.TargetType
-	return Target{Group: tt.Group, Version: tt.Version, Kind: tt.Kind, Plural: tt.PluralName, Namespaced: tt.Scope == apiextv1.NamespaceScoped}
-}

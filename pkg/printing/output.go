@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/cmd/get"
@@ -152,15 +151,6 @@ func (o Output) PrintNames(w io.Writer, parts []ClusterObjects) error {
 		}
 	}
 	return nil
-}
-
-// PrintObject prints one object through the -o printer.
-func (o Output) PrintObject(w io.Writer, obj runtime.Object) error {
-	printer, err := o.ToPrinter()
-	if err != nil {
-		return err
-	}
-	return printer.PrintObj(obj, w)
 }
 
 // PrefixWriter puts a prefix before each line written through it, and makes
