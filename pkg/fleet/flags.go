@@ -143,3 +143,16 @@ func (s *SelectionFlags) Selection() Selection {
 func (s *SelectionFlags) AddSelectorFlag(cmd *cobra.Command, prefix string) {
 	cmd.Flags().StringVarP(&s.Selector, "cluster-selector", "C", "", prefix+"member clusters whose KubeFedCluster labels match this selector, as kubectl -l (region=AS, 'zone in (KR,JP)', platform=eks; region and zone stand for topology.kubernetes.io/region and /zone)")
 }
+
+// Require is Validate for a command that reads nothing until told which
+// clusters: none chosen is a usage error naming the ways to choose.
+func (s *SelectionFlags) Require() error {
+	if !s.Chosen() {
+		ways := "--all-clusters, --clusters C1,C2 or --cluster-selector SELECTOR"
+		if s.offerHost {
+			ways = "--all-clusters, --clusters C1,C2, --cluster-selector SELECTOR or --include-host"
+		}
+		return cli.Usagef("say which clusters: %s", ways)
+	}
+	return s.Validate()
+}

@@ -105,26 +105,14 @@ that did not answer in the List's openmcp.k8s.io/failed-clusters annotation.`,
 
 // Complete reads -n and finds the host (no request yet).
 func (o *EventsOptions) Complete(cmd *cobra.Command, _ []string) error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
 	var err error
-	if o.fleet, err = newFleet(o.root, cmd, o.FanOut); err != nil {
-		return err
-	}
-	o.namespace = namespaceOf(o.root, o.fleet)
-	return nil
+	o.fleet, o.namespace, err = openForReading(o.root, cmd, o.FanOut, o.Validate)
+	return err
 }
 
 // Validate checks the flags before any request.
 func (o *EventsOptions) Validate() error {
-	if !o.Selection.Chosen() {
-		return cli.Usagef("say which clusters: --all-clusters, --clusters C1,C2, --cluster-selector SELECTOR or --include-host")
-	}
-	if err := o.FanOut.Validate(); err != nil {
-		return err
-	}
-	if err := o.Selection.Validate(); err != nil {
+	if err := validateFanOut(o.Selection, o.FanOut); err != nil {
 		return err
 	}
 	for i, t := range o.Types {

@@ -51,3 +51,12 @@ func addFanOutFlags(cmd *cobra.Command, sel *fleet.SelectionFlags, fan *fleet.Fa
 	sel.AddFlags(cmd)
 	fan.AddFlags(cmd.Flags())
 }
+
+// validateFanOut checks the flags that choose and bound the clusters of a
+// command that reads nothing until told which clusters.
+func validateFanOut(sel *fleet.SelectionFlags, fan *fleet.FanOutFlags) error {
+	if err := sel.Require(); err != nil {
+		return err
+	}
+	return fan.Validate()
+}

@@ -121,13 +121,7 @@ func (o *GetOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.AllNamespaces {
 		_ = o.PrintFlags.EnsureWithNamespace()
 	}
-	if !o.Selection.Chosen() {
-		return cli.Usagef("say which clusters: --all-clusters, --clusters C1,C2, --cluster-selector SELECTOR or --include-host")
-	}
-	if err := o.FanOut.Validate(); err != nil {
-		return err
-	}
-	if err := o.Selection.Validate(); err != nil {
+	if err := validateFanOut(o.Selection, o.FanOut); err != nil {
 		return err
 	}
 	if o.ChunkSize < 0 {

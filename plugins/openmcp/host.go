@@ -90,3 +90,26 @@ func completeContexts(root *cli.Root) cobra.CompletionFunc {
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}
 }
+
+// fleetFor is the command's Fleet: the one handed in (command tests run on
+// fake clusters), else one made from the flags.
+func fleetFor(given *fleet.Fleet, root *cli.Root, cmd *cobra.Command, fan *fleet.FanOutFlags) (*fleet.Fleet, error) {
+	if given != nil {
+		return given, nil
+	}
+	return newFleet(root, cmd, fan)
+}
+
+// openForReading is Complete for a command that reads the members: the
+// flags are checked first (a bad value is reported without a host), then
+// the Fleet is made and -n read.
+func openForReading(root *cli.Root, cmd *cobra.Command, fan *fleet.FanOutFlags, validate func() error) (*fleet.Fleet, string, error) {
+	if err := validate(); err != nil {
+		return nil, "", err
+	}
+	f, err := newFleet(root, cmd, fan)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, namespaceOf(root, f), nil
+}

@@ -164,11 +164,9 @@ func (o *LabelOptions) Validate() error {
 
 // Run labels one cluster, or lists every node's labels with --list.
 func (o *LabelOptions) Run(ctx context.Context) error {
-	if o.fleet == nil { // command tests hand in a fleet of fake clusters
-		var err error
-		if o.fleet, err = newFleet(o.root, o.cmd, o.FanOut); err != nil {
-			return err
-		}
+	var err error
+	if o.fleet, err = fleetFor(o.fleet, o.root, o.cmd, o.FanOut); err != nil {
+		return err
 	}
 	if o.List {
 		return o.RunList(ctx)

@@ -91,26 +91,14 @@ print is shown with its control characters made visible (ESC as ^[).`,
 // Complete reads the argument and -n, and finds the host (no request yet).
 func (o *LogsOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.object = args[0]
-	if err := o.Validate(); err != nil {
-		return err
-	}
 	var err error
-	if o.fleet, err = newFleet(o.root, cmd, o.FanOut); err != nil {
-		return err
-	}
-	o.namespace = namespaceOf(o.root, o.fleet)
-	return nil
+	o.fleet, o.namespace, err = openForReading(o.root, cmd, o.FanOut, o.Validate)
+	return err
 }
 
 // Validate checks the flags before any request.
 func (o *LogsOptions) Validate() error {
-	if !o.Selection.Chosen() {
-		return cli.Usagef("say which clusters: --all-clusters, --clusters C1,C2 or --cluster-selector SELECTOR")
-	}
-	if err := o.FanOut.Validate(); err != nil {
-		return err
-	}
-	if err := o.Selection.Validate(); err != nil {
+	if err := validateFanOut(o.Selection, o.FanOut); err != nil {
 		return err
 	}
 	if o.MaxLogRequests < 1 {

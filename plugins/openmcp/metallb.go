@@ -190,11 +190,9 @@ func (o *MetalLBOptions) Validate() error {
 
 // Run sets the pool on one cluster after the federation-wide overlap check.
 func (o *MetalLBOptions) Run(ctx context.Context) error {
-	if o.fleet == nil { // command tests hand in a fleet of fake clusters
-		var err error
-		if o.fleet, err = newFleet(o.root, o.cmd, o.FanOut); err != nil {
-			return err
-		}
+	var err error
+	if o.fleet, err = fleetFor(o.fleet, o.root, o.cmd, o.FanOut); err != nil {
+		return err
 	}
 	if o.List {
 		return o.RunList(ctx)

@@ -124,13 +124,7 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate refuses bad flags before any request.
 func (o *TopOptions) Validate() error {
-	if !o.Selection.Chosen() {
-		return cli.Usagef("choose the member clusters: --all-clusters, --clusters NAMES or --cluster-selector SELECTOR")
-	}
-	if err := o.Selection.Validate(); err != nil {
-		return err
-	}
-	if err := o.FanOut.Validate(); err != nil {
+	if err := validateFanOut(o.Selection, o.FanOut); err != nil {
 		return err
 	}
 	if o.SortBy != "" && o.SortBy != "cpu" && o.SortBy != "memory" {
