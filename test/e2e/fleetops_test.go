@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -114,15 +115,61 @@ func TestEventsAndClusterSelection(t *testing.T) {
 		}
 	})
 
+	t.Run("--for an OpenMCP object on the host, and -w", func(t *testing.T) {
+		res := fed.OpenMCP(t, "events", "-n", "web", "--all-clusters", "--for", "openmcpdeployment/nope")
+		if res.Code != 1 || !strings.Contains(res.Stderr, `openmcpdeployment "nope" not found in namespace web on host "openmcp"`) {
+			t.Errorf("--for a missing OpenMCP object: exit %d, stderr %q", res.Code, res.Stderr)
+		}
+		r := startBinary(t, fed, "kubectl-openmcp", "events", "-n", "web", "--clusters", "cluster1,cluster3", "-w")
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(r.Stdout(), "ScalingReplicaSet") && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+		}
+		// A new event on cluster3 streams in, naming its cluster.
+		c3 := fed.Member("cluster3")
+		if err := c3.EnsureNamespace(context.Background(), "web"); err != nil {
+			t.Fatal(err)
+		}
+		now := metav1.Now()
+		_, err := c3.Client.CoreV1().Events("web").Create(context.Background(), &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Name: "probe.1", Namespace: "web"},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "web", Name: "probe"},
+			Reason:         "ProbeSeen", Message: "streamed by -w", Type: corev1.EventTypeWarning,
+			FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline = time.Now().Add(20 * time.Second)
+		for !strings.Contains(r.Stdout(), "ProbeSeen") && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+		}
+		var streamed string
+		for _, l := range lines(r.Stdout()) {
+			if strings.Contains(l, "ProbeSeen") {
+				streamed = l
+			}
+		}
+		if f := strings.Fields(streamed); len(f) < 2 || f[0] != "cluster3" || !strings.Contains(streamed, "pod/probe") || !strings.Contains(streamed, "streamed by -w") {
+			t.Errorf("-w: the new event's line %q; stdout:\n%s\nstderr: %s", streamed, r.Stdout(), r.Stderr())
+		}
+		r.interrupt(t, 10*time.Second)
+	})
+
 	t.Run("cluster selector", func(t *testing.T) {
 		res := fed.OpenMCP(t, "events", "-n", "web", "-C", fleet.ZoneLabel+" in (JP,DE)")
 		if res.Code != 0 {
 			t.Fatalf("exit %d: %s", res.Code, res.Stderr)
 		}
+		seen := map[string]bool{}
 		for _, r := range parseTable(t, res.Stdout) {
-			if r["CLUSTER"] != "cluster2" {
-				t.Errorf("-C zone in (JP,DE) printed %v", r)
+			seen[r["CLUSTER"]] = true
+			if r["CLUSTER"] == "cluster1" {
+				t.Errorf("-C zone in (JP,DE) printed cluster1's %v", r)
 			}
+		}
+		if !seen["cluster2"] || !seen["cluster3"] {
+			t.Errorf("-C zone in (JP,DE): want cluster2's and cluster3's events:\n%s", res.Stdout)
 		}
 		res = fed.OpenMCP(t, "get", "deploy", "-n", "web", "-C", "region=AS") // region stands for topology.kubernetes.io/region
 		if res.Code != 0 {
