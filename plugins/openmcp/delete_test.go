@@ -71,6 +71,7 @@ var (
 func fakeDynamic(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		odeployGVR: "OpenMCPDeploymentList", osvcGVR: "OpenMCPServiceList", deployGVR: "DeploymentList", svcGVR: "ServiceList",
+		podMetricsGVR: "PodMetricsList", nodeMetricsGVR: "NodeMetricsList",
 	}, objs...)
 }
 

@@ -50,6 +50,7 @@ type TopOptions struct {
 
 	root      *cli.Root
 	cmd       *cobra.Command
+	fleet     *fleet.Fleet
 	namespace string
 	genericiooptions.IOStreams
 }
@@ -154,7 +155,7 @@ type topRow struct {
 
 // Run reads every selected member's metrics and prints one table.
 func (o *TopOptions) Run(ctx context.Context) error {
-	f, err := newFleet(o.root, o.cmd, o.FanOut)
+	f, err := fleetFor(o.fleet, o.root, o.cmd, o.FanOut)
 	if err != nil {
 		return err
 	}
