@@ -343,6 +343,12 @@ func measureExtras(ctx context.Context, cfg *config, f *fixture, rep *report) er
 		failed := false
 		for range cfg.Runs {
 			s, err := execute(ctx, argv, nil)
+			// Events: the apiserver adds its own (the HPAs' warnings) to
+			// the bench's, the same in every cluster, since every cluster is
+			// that one apiserver.
+			if e.res == "events" && err == nil && s.Lines >= want && (s.Lines-1)%n == 0 {
+				want = s.Lines
+			}
 			if err == nil && s.Lines != want {
 				err = fmt.Errorf("%s %s (%s) at N=%d printed %d lines, want %d: not every cluster answered", toolOurs, e.res, e.note, n, s.Lines, want)
 			}
