@@ -98,9 +98,9 @@ func (o *ClustersOptions) Validate() error {
 		return cli.Usagef("invalid --group-by %q: allowed values are region, zone", o.GroupBy)
 	}
 	if o.GroupBy != "" && !o.tableFormat() {
-		return cli.Usagef("--group-by prints a table: it does not combine with -o %s", o.format())
+		return cli.Usagef("--group-by prints a table: it does not combine with -o %s", outputFormat(o.PrintFlags))
 	}
-	if f := o.format(); f != "" && f != "wide" {
+	if f := outputFormat(o.PrintFlags); f != "" && f != "wide" {
 		if _, err := o.PrintFlags.ToPrinter(); err != nil {
 			return &cli.UsageError{Err: err}
 		}
@@ -108,13 +108,9 @@ func (o *ClustersOptions) Validate() error {
 	return nil
 }
 
-func (o *ClustersOptions) tableFormat() bool { f := o.format(); return f == "" || f == "wide" }
-
-func (o *ClustersOptions) format() string {
-	if o.PrintFlags.OutputFormat == nil {
-		return ""
-	}
-	return *o.PrintFlags.OutputFormat
+func (o *ClustersOptions) tableFormat() bool {
+	f := outputFormat(o.PrintFlags)
+	return f == "" || f == "wide"
 }
 
 // memberFacts is what a member tells about itself.
@@ -226,7 +222,7 @@ func (o *ClustersOptions) printObjects(ctx context.Context, members []fleet.Memb
 	if err != nil {
 		return err
 	}
-	if o.format() == "name" {
+	if outputFormat(o.PrintFlags) == "name" {
 		for i := range list.Items {
 			if err := printer.PrintObj(&list.Items[i], o.Out); err != nil {
 				return err

@@ -81,11 +81,7 @@ func (o *StatusOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.fleet, o.hostc, err = openFleet(root, cmd, o.FanOut); err != nil {
 		return err
 	}
-	if root.ConfigFlags.Namespace != nil && *root.ConfigFlags.Namespace != "" {
-		o.namespace = *root.ConfigFlags.Namespace
-	} else if ns, _, err := o.fleet.Kubeconfig.For(o.fleet.Host.Context).ToRawKubeConfigLoader().Namespace(); err == nil {
-		o.namespace = ns
-	}
+	o.namespace = namespaceOf(root, o.fleet)
 	return nil
 }
 
