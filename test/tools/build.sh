@@ -70,7 +70,7 @@ build_third_party() {
   local src
   src=$(third_party "$name" "$var") || true
   if [[ -z $src ]]; then
-    echo "tools: skipping $name: set $var to its source, or put it in ../shared/thirdparty/$name (see docs/testing.md)"
+    echo "tools: skipping $name: set $var to its source, or put it in ../shared/thirdparty/$name (see README.md, section Testing with OpenMCP controllers)"
     return
   fi
   local tree
