@@ -49,6 +49,7 @@ type Root struct {
 	Streams     genericiooptions.IOStreams
 	Color       string
 	verbosity   *flag.Flag
+	profile     profiling
 }
 
 // NewRoot builds the root command of `kubectl <name>`.
@@ -84,6 +85,7 @@ func NewRoot(name, short, long string, streams genericiooptions.IOStreams) *Root
 	flags.StringVar(&r.Color, "color", string(ColorAuto), "Colorize output: auto (only on a terminal, never when NO_COLOR is set), always or never")
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	execcred.AddFlags(flags, r.ConfigFlags.CacheDir)
+	r.profile.addFlags(flags)
 
 	// klog's -v, and nothing else of klog: its other flags are noise for a CLI.
 	goFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
@@ -133,6 +135,9 @@ func (r *Root) setUp() error {
 		return &UsageError{Err: fmt.Errorf("invalid -v %q: want a number", r.verbosity.Value.String())}
 	}
 	setUpLogging(r.Streams.ErrOut, v)
+	if err := r.profile.start(); err != nil {
+		return err
+	}
 	if err := execcred.CheckFlags(); err != nil {
 		return &UsageError{Err: err}
 	}
@@ -164,6 +169,7 @@ func (r *Root) Execute(args []string) int {
 	r.addGroups()
 	r.Command.SetArgs(args)
 	err := r.Command.ExecuteContext(ctx)
+	r.profile.stop(func(format string, args ...any) { Warnf(r.Streams.ErrOut, format, args...) })
 	return r.report(err)
 }
 

@@ -13,6 +13,20 @@ import (
 // the actual keys, in their order: a wrong guess costs a request, never a
 // row. When actual fails, every call is cancelled and its error returned.
 func FanOutAhead[T any](ctx context.Context, guess []string, actual func(context.Context) ([]string, error), maxParallel int, timeout time.Duration, fn func(ctx context.Context, key string) (T, error)) ([]Result[T], error) {
+	var results []Result[T]
+	err := FanOutAheadEach(ctx, guess, actual, maxParallel, timeout, fn, func(r Result[T]) { results = append(results, r) })
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// FanOutAheadEach is FanOutAhead handing each result to emit as soon as it
+// and every result before it are in, in the actual keys' order, and keeping
+// none: a command prints the first clusters' objects while later ones still
+// answer, and holds one cluster's answer at a time rather than all of them.
+// emit runs on the caller's goroutine.
+func FanOutAheadEach[T any](ctx context.Context, guess []string, actual func(context.Context) ([]string, error), maxParallel int, timeout time.Duration, fn func(ctx context.Context, key string) (T, error), emit func(Result[T])) error {
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
 	if maxParallel < 1 {
@@ -51,7 +65,7 @@ func FanOutAhead[T any](ctx context.Context, guess []string, actual func(context
 	}
 	keys, err := actual(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	wanted := make(map[string]bool, len(keys))
 	for _, k := range keys {
@@ -65,10 +79,12 @@ func FanOutAhead[T any](ctx context.Context, guess []string, actual func(context
 	for _, k := range keys {
 		start(k)
 	}
-	results := make([]Result[T], len(keys))
-	for i, k := range keys {
-		<-calls[k].done
-		results[i] = calls[k].res
+	for _, k := range keys {
+		c := calls[k]
+		<-c.done
+		res := c.res
+		c.res = Result[T]{} // emitted: not held until the last cluster answers
+		emit(res)
 	}
-	return results, nil
+	return nil
 }

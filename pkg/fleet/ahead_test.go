@@ -174,3 +174,34 @@ func TestFanOutAheadTimesOutEachClusterOnItsOwn(t *testing.T) {
 		t.Fatalf("results %+v", res)
 	}
 }
+
+// The first cluster's answer is handed over while a later one still works,
+// and the answers come in the clusters' order however they finish.
+func TestFanOutAheadEachEmitsInOrderAsSoonAsItCan(t *testing.T) {
+	release := make(chan struct{})
+	fn := func(ctx context.Context, k string) (string, error) {
+		switch k {
+		case "b":
+			<-release // b finishes only after a was emitted
+		case "c":
+			// c finishes first of all; it must still wait for b
+		default:
+			time.Sleep(20 * time.Millisecond)
+		}
+		return k, nil
+	}
+	actual := func(context.Context) ([]string, error) { return []string{"a", "b", "c"}, nil }
+	var got []string
+	err := FanOutAheadEach(context.Background(), nil, actual, 0, 5*time.Second, fn, func(r Result[string]) {
+		if r.Value == "a" {
+			close(release)
+		}
+		got = append(got, r.Value)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("emitted %v, want [a b c]", got)
+	}
+}

@@ -96,9 +96,13 @@ type cappedBody struct {
 	max     int64
 	perLine bool
 	n       int64
+	over    error // once over, every read fails: a reader that ignores an error that came with bytes still stops
 }
 
 func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.over != nil {
+		return 0, b.over
+	}
 	n, err := b.ReadCloser.Read(p)
 	if b.perLine {
 		if i := bytes.LastIndexByte(p[:n], '\n'); i >= 0 {
@@ -110,7 +114,8 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 		b.n += int64(n)
 	}
 	if b.n > b.max {
-		return n, &AnswerError{Msg: fmt.Sprintf("answered with more than %d MiB; not read further (a smaller --chunk-size asks for smaller pages)", b.max>>20)}
+		b.over = &AnswerError{Msg: fmt.Sprintf("answered with more than %d MiB; not read further (a smaller --chunk-size asks for smaller pages)", b.max>>20)}
+		return n, b.over
 	}
 	return n, err
 }

@@ -196,7 +196,6 @@ func CompactRows(t *metav1.Table) {
 // Kubernetes version still lines up), a CLUSTER column right after NAME, and
 // rows ordered by cluster, namespace and name.
 func MergeTables(parts []ClusterTable) *metav1.Table {
-	merged := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
 	var cols []metav1.TableColumnDefinition
 	for _, p := range parts {
 		for _, c := range p.Table.ColumnDefinitions {
@@ -205,6 +204,19 @@ func MergeTables(parts []ClusterTable) *metav1.Table {
 			}
 		}
 	}
+	return mergeWithColumns(cols, parts)
+}
+
+// TableWithColumns is one cluster's Table as a part of a merged table whose
+// columns are cols (those of the first cluster printed; a column this
+// cluster lacks is <none>, one it adds is left out): what a table printed
+// cluster by cluster, as the clusters answer, prints for each.
+func TableWithColumns(cols []metav1.TableColumnDefinition, part ClusterTable) *metav1.Table {
+	return mergeWithColumns(cols, []ClusterTable{part})
+}
+
+func mergeWithColumns(cols []metav1.TableColumnDefinition, parts []ClusterTable) *metav1.Table {
+	merged := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
 	at := columnIndex(cols, "Name") + 1
 	clusterCol := metav1.TableColumnDefinition{Name: ClusterColumn, Type: "string", Description: "The member cluster the object lives in."}
 	merged.ColumnDefinitions = append(append(append([]metav1.TableColumnDefinition{}, cols[:at]...), clusterCol), cols[at:]...)

@@ -50,6 +50,9 @@ type GetOptions struct {
 	clusters  []*fleet.Cluster
 	sortBy    string
 	req       getRequest
+	// listTypes are the types a get that lists whole types as a table reads
+	// with its own requests (getlist.go); nil otherwise.
+	listTypes []string
 	genericiooptions.IOStreams
 }
 
@@ -134,7 +137,11 @@ func (o *GetOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.fleet, err = newFleet(o.root, cmd, o.FanOut); err != nil {
 		return err
 	}
-	if o.req = o.planRequest(); o.req.strip {
+	o.req = o.planRequest()
+	if o.req.table && o.req.includeObject != "Object" && !o.Watch {
+		o.listTypes = listableTypes(args)
+	}
+	if o.req.strip && o.listTypes == nil {
 		o.fleet.WrapTransport = printing.StripTablesUnprinted
 	}
 	o.plan = o.fleet.Plan(o.Selection.Selection())
@@ -198,9 +205,14 @@ func (o *GetOptions) planRequest() getRequest {
 	rowsNeedMetadata := o.AllNamespaces ||
 		(h.ShowLabels != nil && *h.ShowLabels) ||
 		(h.ColumnLabels != nil && len(*h.ColumnLabels) > 0)
-	r := getRequest{table: o.humanReadable()}
+	// -o name prints TYPE/NAME: a Table's rows with their names is all it
+	// reads of each object, where whole objects cost 30 times the CPU.
+	namesOnly := o.outputFormat() == "name" && !o.Watch
+	r := getRequest{table: o.humanReadable() || namesOnly}
 	switch {
 	case !r.table:
+	case namesOnly:
+		r.strip, r.compact = true, true
 	case o.sortBy != "":
 		r.includeObject = "Object"
 	case rowsNeedMetadata:
@@ -237,7 +249,12 @@ func (o *GetOptions) builder(c *fleet.Cluster) *resource.Builder {
 		TransformRequests(o.transform)
 }
 
-func (o *GetOptions) fetch(c *fleet.Cluster) (clusterAnswer, error) {
+func (o *GetOptions) fetch(ctx context.Context, c *fleet.Cluster) (clusterAnswer, error) {
+	if o.listTypes != nil {
+		if ans, handled, err := o.listTables(ctx, c, o.listTypes); handled {
+			return ans, err
+		}
+	}
 	r := o.builder(c).Do()
 	if err := r.Err(); err != nil {
 		return clusterAnswer{}, err
@@ -313,41 +330,47 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		}
 		return keys, nil
 	}
-	results, err := fleet.FanOutAhead(ctx, guess, actual, o.FanOut.MaxParallel, o.FanOut.Timeout, func(ctx context.Context, key string) (clusterAnswer, error) {
-		mu.Lock()
-		t := byKey[key]
-		mu.Unlock()
-		return o.fetch(t)
-	})
+	sink, err := o.newSink()
 	if err != nil {
 		return err
 	}
-	for i := range results {
-		results[i].Cluster = byKey[results[i].Cluster].Name
-	}
-	failed := 0
-	var ok []fleet.Result[clusterAnswer]
+	failed, objects := 0, 0
+	var ok []fleet.Result[clusterAnswer] // for -w, which watches what it listed
 	var notFound []error
 	var failures []printing.Failure
-	for _, r := range results {
+	var printErr error
+	err = fleet.FanOutAheadEach(ctx, guess, actual, o.FanOut.MaxParallel, o.FanOut.Timeout, func(ctx context.Context, key string) (clusterAnswer, error) {
+		mu.Lock()
+		t := byKey[key]
+		mu.Unlock()
+		return o.fetch(ctx, t)
+	}, func(r fleet.Result[clusterAnswer]) {
+		r.Cluster = byKey[r.Cluster].Name
 		if r.Err != nil {
 			failed++
 			o.fleet.Warn(r.Cluster, r.Err)
 			failures = append(failures, printing.Failure{Cluster: r.Cluster, Reason: o.fleet.Reason(r.Err)})
-			continue
+			return
 		}
-		ok = append(ok, r)
 		notFound = append(notFound, r.Value.notFound...)
-	}
-	if o.humanReadable() {
-		err = o.printTables(ok)
-	} else {
-		err = o.printObjects(ok, failures)
-	}
+		objects += len(r.Value.infos)
+		if o.Watch {
+			ok = append(ok, r)
+		}
+		if printErr == nil {
+			printErr = sink.add(r.Cluster, r.Value)
+		}
+	})
 	if err != nil {
 		return err
 	}
-	if len(notFound) > 0 && countInfos(ok) == 0 && failed == 0 {
+	if printErr != nil {
+		return printErr
+	}
+	if err := sink.finish(failures); err != nil {
+		return err
+	}
+	if len(notFound) > 0 && objects == 0 && failed == 0 {
 		return fmt.Errorf("%v in any of the %d clusters", notFoundMessage(notFound[0]), len(o.clusters))
 	}
 	if failed > 0 {
@@ -365,14 +388,6 @@ func (o *GetOptions) Run(ctx context.Context) error {
 
 func notFoundMessage(err error) string {
 	return strings.TrimSuffix(err.Error(), " not found") + " not found"
-}
-
-func countInfos(rs []fleet.Result[clusterAnswer]) int {
-	n := 0
-	for _, r := range rs {
-		n += len(r.Value.infos)
-	}
-	return n
 }
 
 // printTables prints one merged table per resource type, in the order the
@@ -412,11 +427,7 @@ func (o *GetOptions) printTables(results []fleet.Result[clusterAnswer]) error {
 	defer w.Flush()
 	if len(order) == 0 {
 		if len(results) > 0 {
-			ns := "namespace " + o.namespaceOrDefault()
-			if o.AllNamespaces {
-				ns = "any namespace"
-			}
-			termsafe.Fprintf(o.ErrOut, "No resources found in %s of %d clusters.\n", ns, len(results))
+			termsafe.Fprintf(o.ErrOut, "No resources found in %s of %d clusters.\n", o.namespacePhrase(), len(results))
 		}
 		return nil
 	}
@@ -482,11 +493,13 @@ func (o *GetOptions) groupOf(cluster string) string {
 	return "<host>"
 }
 
-func (o *GetOptions) namespaceOrDefault() string {
-	if o.namespace == "" {
-		return "default"
+// namespacePhrase is where get looked: without -n it lists every
+// namespace, as the resource builder does with no namespace.
+func (o *GetOptions) namespacePhrase() string {
+	if o.AllNamespaces || o.namespace == "" {
+		return "any namespace"
 	}
-	return o.namespace
+	return "namespace " + o.namespace
 }
 
 // printObjects prints every object as one List (json, yaml, jsonpath,
@@ -495,28 +508,40 @@ func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer], failure
 	var parts []printing.ClusterObjects
 	redacted := 0
 	for _, r := range results {
-		p := printing.ClusterObjects{Cluster: r.Cluster}
-		for _, info := range r.Value.infos {
-			if u, ok := info.Object.(*unstructured.Unstructured); ok {
-				// Secret values never reach the terminal, a log or a CI
-				// transcript, whichever clusters they come from.
-				if printing.IsSecretKind(u.GetKind()) {
-					u = printing.Redact(u)
-					redacted++
-				}
-				p.Items = append(p.Items, u)
-			}
-		}
+		p, n := o.objectsOf(r.Cluster, r.Value)
 		parts = append(parts, p)
-	}
-	if redacted > 0 && o.outputFormat() != "name" {
-		termsafe.Fprintf(o.ErrOut, "The values of %d Secret(s) are shown as %s; read one with kubectl get secret NAME -n NAMESPACE --context CLUSTER -o yaml.\n", redacted, printing.Redacted)
+		redacted += n
 	}
 	out := printing.OutputOf(o.PrintFlags)
 	if out.Format == "name" {
 		return out.PrintNames(o.Out, parts)
 	}
+	o.noteRedacted(redacted)
 	return out.PrintList(o.Out, parts, failures)
+}
+
+// objectsOf is a cluster's objects as printed, the values of its Secrets
+// redacted (and how many were): they never reach the terminal, a log or a
+// CI transcript, whichever clusters they come from.
+func (o *GetOptions) objectsOf(cluster string, ans clusterAnswer) (printing.ClusterObjects, int) {
+	p := printing.ClusterObjects{Cluster: cluster}
+	redacted := 0
+	for _, info := range ans.infos {
+		if u, ok := info.Object.(*unstructured.Unstructured); ok {
+			if printing.IsSecretKind(u.GetKind()) {
+				u = printing.Redact(u)
+				redacted++
+			}
+			p.Items = append(p.Items, u)
+		}
+	}
+	return p, redacted
+}
+
+func (o *GetOptions) noteRedacted(n int) {
+	if n > 0 {
+		termsafe.Fprintf(o.ErrOut, "The values of %d Secret(s) are shown as %s; read one with kubectl get secret NAME -n NAMESPACE --context CLUSTER -o yaml.\n", n, printing.Redacted)
+	}
 }
 
 // watch streams changes from every cluster, one table row per event, each

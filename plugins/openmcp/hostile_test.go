@@ -363,7 +363,7 @@ func TestHostileTextIsShownNotObeyed(t *testing.T) {
 	})
 	t.Run("get -o name", func(t *testing.T) {
 		fed := newFakeFederation(t)
-		fed.c1.handle(podsPath, answer(podList("web-1")))
+		fed.c1.handle(podsPath, answer(podTable("web-1")))
 		fed.c2.handle(podsPath, serveHostile)
 		code, out, errOut := fed.run(t, "get", "pods", "--all-clusters", "-o", "name")
 		check(t, code, 0, out, errOut)

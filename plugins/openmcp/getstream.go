@@ -1,0 +1,262 @@
+package openmcp
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/liggitt/tabwriter"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
+	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing/termsafe"
+)
+
+// get prints each cluster's answer as soon as it and every cluster before
+// it are in (fleet.FanOutAheadEach), and lets it go: what is held until
+// the end is at most the printed text of a table, whose columns are only
+// known when its last row is. Formats that need every object at once
+// (--sort-by, --group-by, jsonpath, custom columns, templates) and -w,
+// which watches what it listed, collect the answers instead.
+type answerSink interface {
+	add(cluster string, ans clusterAnswer) error
+	finish(failures []printing.Failure) error
+}
+
+func (o *GetOptions) newSink() (answerSink, error) {
+	out := printing.OutputOf(o.PrintFlags)
+	switch {
+	case o.Watch, o.sortBy != "", o.GroupBy != "":
+	case o.humanReadable():
+		return &tableSink{o: o, out: bufio.NewWriterSize(o.Out, 64<<10)}, nil
+	case out.Format == "name":
+		return &nameSink{o: o, out: out}, nil
+	case out.Structured():
+		lw, err := printing.NewListWriter(o.Out, out.Format)
+		if err != nil {
+			return nil, err
+		}
+		return &listSink{o: o, list: lw}, nil
+	}
+	return &collectSink{o: o}, nil
+}
+
+// collectSink holds every answer and prints them together.
+type collectSink struct {
+	o       *GetOptions
+	results []fleet.Result[clusterAnswer]
+}
+
+func (s *collectSink) add(cluster string, ans clusterAnswer) error {
+	s.results = append(s.results, fleet.Result[clusterAnswer]{Cluster: cluster, Value: ans})
+	return nil
+}
+
+func (s *collectSink) finish(failures []printing.Failure) error {
+	if s.o.humanReadable() {
+		return s.o.printTables(s.results)
+	}
+	return s.o.printObjects(s.results, failures)
+}
+
+// tableSink prints one table per resource type, in the order the types
+// were asked for. The first type's rows go to the terminal's tab writer
+// (which aligns them when the last is in; with --no-headers after each
+// cluster, so they stream); later types' into tab writers of their own,
+// printed after the first, as kubectl get a,b prints them.
+type tableSink struct {
+	o        *GetOptions
+	out      *bufio.Writer
+	sections []*tableSection
+	withKind bool
+	clusters int
+}
+
+type tableSection struct {
+	gk      schema.GroupKind
+	printer printers.ResourcePrinter
+	cols    []metav1.TableColumnDefinition
+	tw      *tabwriter.Writer
+	buf     *bytes.Buffer // nil for the first section, which writes to out
+	rows    int
+}
+
+func (s *tableSink) section(gk schema.GroupKind) (*tableSection, error) {
+	for _, sec := range s.sections {
+		if sec.gk == gk {
+			return sec, nil
+		}
+	}
+	flags := s.o.PrintFlags.Copy()
+	if s.withKind {
+		// As kubectl get a,b: names carry their kind (deployment.apps/web).
+		flags.SetKind(gk)
+		_ = flags.EnsureWithKind()
+	}
+	printer, err := flags.ToPrinter()
+	if err != nil {
+		return nil, err
+	}
+	sec := &tableSection{gk: gk, printer: printer}
+	var w io.Writer = s.out
+	if len(s.sections) > 0 {
+		sec.buf = &bytes.Buffer{}
+		w = sec.buf
+	}
+	sec.tw = printers.GetNewTabWriter(w)
+	s.sections = append(s.sections, sec)
+	return sec, nil
+}
+
+func (s *tableSink) add(cluster string, ans clusterAnswer) error {
+	if s.clusters == 0 {
+		kinds := map[schema.GroupKind]bool{}
+		for _, info := range ans.infos {
+			kinds[info.Mapping.GroupVersionKind.GroupKind()] = true
+		}
+		s.withKind = len(kinds) > 1
+	}
+	s.clusters++
+	for _, info := range ans.infos {
+		t, err := printing.DecodeTable(info.Object)
+		if err != nil { // decodeTables and ReadTable let no such answer through
+			return fmt.Errorf("cluster %s: %w", cluster, err)
+		}
+		sec, err := s.section(info.Mapping.GroupVersionKind.GroupKind())
+		if err != nil {
+			return err
+		}
+		if len(t.Rows) == 0 {
+			continue
+		}
+		if !sameColumnNames(sec.cols, t.ColumnDefinitions) {
+			// A member on another Kubernetes version, or a CRD of another
+			// version: its rows come under a header of their own, as
+			// kubectl prints a list whose columns change.
+			sec.cols = t.ColumnDefinitions
+		}
+		merged := printing.TableWithColumns(sec.cols, printing.ClusterTable{Cluster: cluster, Table: t})
+		termsafe.Table(merged)
+		if err := sec.printer.PrintObj(merged, sec.tw); err != nil {
+			return err
+		}
+		sec.rows += len(merged.Rows)
+		if printing.OutputOf(s.o.PrintFlags).NoHeaders && sec.buf == nil {
+			// Nothing to align with a header: the rows go out now.
+			if err := sec.tw.Flush(); err != nil {
+				return err
+			}
+			if err := s.out.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *tableSink) finish([]printing.Failure) error {
+	printed := false
+	for _, sec := range s.sections {
+		if err := sec.tw.Flush(); err != nil {
+			return err
+		}
+		if sec.rows == 0 {
+			continue
+		}
+		if sec.buf != nil {
+			if printed {
+				fmt.Fprintln(s.out)
+			}
+			if _, err := s.out.Write(sec.buf.Bytes()); err != nil {
+				return err
+			}
+		}
+		printed = true
+	}
+	if err := s.out.Flush(); err != nil {
+		return err
+	}
+	if !printed && s.clusters > 0 {
+		termsafe.Fprintf(s.o.ErrOut, "No resources found in %s of %d clusters.\n", s.o.namespacePhrase(), s.clusters)
+	}
+	return nil
+}
+
+// nameSink prints CLUSTER/TYPE/NAME lines as each cluster answers.
+type nameSink struct {
+	o   *GetOptions
+	out printing.Output
+}
+
+func (s *nameSink) add(cluster string, ans clusterAnswer) error {
+	printer, err := s.out.ToPrinter()
+	if err != nil {
+		return err
+	}
+	w := &printing.PrefixWriter{W: s.o.Out, Prefix: cluster + "/"}
+	for _, info := range ans.infos {
+		t, err := printing.DecodeTable(info.Object)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", cluster, err)
+		}
+		gvk := info.Mapping.GroupVersionKind
+		nameCol := -1
+		for i, c := range t.ColumnDefinitions {
+			if strings.EqualFold(c.Name, "Name") {
+				nameCol = i
+			}
+		}
+		for _, row := range t.Rows {
+			m, ok := row.Object.Object.(*metav1.PartialObjectMetadata)
+			if !ok {
+				// A server that ignores includeObject: the Name column.
+				if nameCol < 0 || nameCol >= len(row.Cells) {
+					return fmt.Errorf("cluster %s: a %s row with neither its object's metadata nor a Name column", cluster, gvk.Kind)
+				}
+				m = &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint(row.Cells[nameCol])}}
+			}
+			m.SetGroupVersionKind(gvk)
+			if err := printer.PrintObj(m, w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *nameSink) finish([]printing.Failure) error { return nil }
+
+// listSink writes one List, each cluster's items as the cluster answers.
+type listSink struct {
+	o        *GetOptions
+	list     *printing.ListWriter
+	redacted int
+}
+
+func (s *listSink) add(cluster string, ans clusterAnswer) error {
+	p, redacted := s.o.objectsOf(cluster, ans)
+	s.redacted += redacted
+	return s.list.Add(p)
+}
+
+func (s *listSink) finish(failures []printing.Failure) error {
+	s.o.noteRedacted(s.redacted)
+	return s.list.Close(failures)
+}
+
+func sameColumnNames(a, b []metav1.TableColumnDefinition) bool {
+	if a == nil || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name {
+			return false
+		}
+	}
+	return true
+}
