@@ -39,6 +39,8 @@ func (p *profiling) start() error {
 		}
 		p.cpuFile = f
 		return nil
+	case "heap", "allocs":
+		runtime.MemProfileRate = 4096 // as kubectl: fine enough to see a command's allocations
 	case "block":
 		runtime.SetBlockProfileRate(1)
 	case "mutex":
@@ -70,8 +72,8 @@ func (p *profiling) stop(warn func(format string, args ...any)) {
 	if prof == nil {
 		return
 	}
-	if p.name == "heap" {
-		runtime.GC() // as kubectl: the heap profile shows what is live at the end
+	if p.name == "heap" || p.name == "allocs" {
+		runtime.GC() // the memory profiles are as of the last collection
 	}
 	f, err := os.Create(p.output)
 	if err == nil {

@@ -243,13 +243,15 @@ func validTimeout(s string) bool {
 	return err == nil && d >= 0
 }
 
-// tuneGC trades memory the plugins barely use for CPU they do use. A command
-// lives well under a second and reads many clusters' answers into young
-// objects: at Go's default (GOGC=100) a third of get --all-clusters' CPU over
-// 64 clusters was the collector, on cores the user's other work wants. With
-// GOGC=400 the heap may grow to five times what is live, but a soft limit
-// brings the default pace back before it passes 512 MiB. GOGC and GOMEMLIMIT
-// in the environment still win.
+// tuneGC sets how the collector paces a command. GOGC=400 once saved get
+// --all-clusters a third of its CPU, when every cluster's answer was held
+// decoded into maps; since get reads Tables into compact rows and prints
+// each cluster as it comes (issue 21), what is live stays small, the
+// collector's work with it, and Go's default (100) costs no measurable CPU
+// at 64 clusters while keeping the heap to twice what is live rather than
+// five times (75 against 89 MiB, docs/performance.md). The soft limit
+// brings the pace up before 512 MiB whatever the command. GOGC and
+// GOMEMLIMIT in the environment still win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
@@ -260,6 +262,6 @@ func tuneGC() {
 }
 
 const (
-	gcPercent   = 400
+	gcPercent   = 100
 	gcSoftLimit = 512 << 20
 )

@@ -8,6 +8,7 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // RowObjects says what ReadTable keeps of each row's object.
@@ -34,9 +35,19 @@ const (
 // match its columns, or a cell that is not a string, number, boolean or
 // null, is an error naming the row.
 func ReadTable(r io.Reader, objects RowObjects) (*metav1.Table, error) {
+	t, err := ReadCompactTable(r, objects)
+	if err != nil {
+		return nil, err
+	}
+	return t.Table(), nil
+}
+
+// ReadCompactTable is ReadTable keeping the rows compact (CompactTable).
+func ReadCompactTable(r io.Reader, objects RowObjects) (*CompactTable, error) {
 	body := &readErr{r: r}
 	it := jsoniter.Parse(jsoniter.ConfigDefault, body, 32<<10)
-	t := &metav1.Table{}
+	t := &CompactTable{}
+	var rb rowBuilder
 	var err error
 	fail := func(e error) bool {
 		if err == nil {
@@ -79,7 +90,7 @@ func ReadTable(r io.Reader, objects RowObjects) (*metav1.Table, error) {
 				return fail(fmt.Errorf("table rows are %s, not a list", jsonType(it.WhatIsNext())))
 			}
 			it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-				row, rerr := readRow(it, len(t.Rows), t.ColumnDefinitions, objects)
+				row, rerr := readRow(it, &rb, len(t.Rows), t.ColumnDefinitions, objects)
 				if rerr != nil {
 					return fail(rerr)
 				}
@@ -107,9 +118,11 @@ func ReadTable(r io.Reader, objects RowObjects) (*metav1.Table, error) {
 		}
 		return nil, fmt.Errorf("answered with %s where a Table was asked for", brief(kind))
 	}
-	if len(t.ColumnDefinitions) > 0 {
-		if err := CheckRows(t, len(t.ColumnDefinitions)); err != nil {
-			return nil, err
+	if n := len(t.ColumnDefinitions); n > 0 {
+		for i, r := range t.Rows {
+			if len(r.ends) != n {
+				return nil, fmt.Errorf("table row %d has %d cells for %d columns", i, len(r.ends), n)
+			}
 		}
 	}
 	return t, nil
@@ -200,11 +213,13 @@ func readColumn(it *jsoniter.Iterator) metav1.TableColumnDefinition {
 	return c
 }
 
-func readRow(it *jsoniter.Iterator, index int, cols []metav1.TableColumnDefinition, objects RowObjects) (metav1.TableRow, error) {
-	var row metav1.TableRow
+func readRow(it *jsoniter.Iterator, rb *rowBuilder, index int, cols []metav1.TableColumnDefinition, objects RowObjects) (CompactRow, error) {
 	if it.WhatIsNext() != jsoniter.ObjectValue {
-		return row, fmt.Errorf("table row %d is %s, not an object", index, jsonType(it.WhatIsNext()))
+		return CompactRow{}, fmt.Errorf("table row %d is %s, not an object", index, jsonType(it.WhatIsNext()))
 	}
+	rb.reset()
+	var object runtime.Object
+	var conditions []metav1.TableRowCondition
 	var err error
 	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
 		switch key {
@@ -213,18 +228,15 @@ func readRow(it *jsoniter.Iterator, index int, cols []metav1.TableColumnDefiniti
 			case jsoniter.NilValue:
 				it.Skip()
 			case jsoniter.ArrayValue:
-				row.Cells = make([]any, 0, 10)
 				it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-					c, cerr := readCell(it)
-					if cerr != nil {
-						column := fmt.Sprint(len(row.Cells))
-						if len(row.Cells) < len(cols) {
-							column = brief(cols[len(row.Cells)].Name)
+					if cerr := readCell(it, rb); cerr != nil {
+						column := fmt.Sprint(len(rb.ends))
+						if len(rb.ends) < len(cols) {
+							column = brief(cols[len(rb.ends)].Name)
 						}
 						err = fmt.Errorf("table row %d, column %s: %w", index, column, cerr)
 						return false
 					}
-					row.Cells = append(row.Cells, c)
 					return true
 				})
 			default:
@@ -238,7 +250,7 @@ func readRow(it *jsoniter.Iterator, index int, cols []metav1.TableColumnDefiniti
 			it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
 				var c metav1.TableRowCondition
 				if it.WhatIsNext() != jsoniter.ObjectValue {
-					err = fmt.Errorf("table row %d: condition %d is %s, not an object", index, len(row.Conditions), jsonType(it.WhatIsNext()))
+					err = fmt.Errorf("table row %d: condition %d is %s, not an object", index, len(conditions), jsonType(it.WhatIsNext()))
 					return false
 				}
 				it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
@@ -256,7 +268,7 @@ func readRow(it *jsoniter.Iterator, index int, cols []metav1.TableColumnDefiniti
 					}
 					return true
 				})
-				row.Conditions = append(row.Conditions, c)
+				conditions = append(conditions, c)
 				return true
 			})
 		case "object":
@@ -265,7 +277,7 @@ func readRow(it *jsoniter.Iterator, index int, cols []metav1.TableColumnDefiniti
 				it.Skip()
 			case jsoniter.ObjectValue:
 				if objects == RowMetadata {
-					row.Object.Object = readPartialMetadata(it)
+					object = readPartialMetadata(it)
 				} else {
 					it.Skip()
 				}
@@ -277,35 +289,38 @@ func readRow(it *jsoniter.Iterator, index int, cols []metav1.TableColumnDefiniti
 		}
 		return err == nil
 	})
+	row := rb.row()
+	row.object, row.conditions = object, conditions
 	return row, err
 }
 
 // readCell reads what a printer column's JSONPath gives: a string, number,
 // boolean or null. Numbers are int64 when whole and in range, else float64,
 // as client-go decodes them.
-func readCell(it *jsoniter.Iterator) (any, error) {
+func readCell(it *jsoniter.Iterator, rb *rowBuilder) error {
 	switch it.WhatIsNext() {
 	case jsoniter.StringValue:
-		return it.ReadString(), nil
+		rb.add(cellString, []byte(it.ReadString()))
 	case jsoniter.NumberValue:
-		n := it.ReadNumber()
-		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-			return i, nil
+		n := string(it.ReadNumber())
+		if _, err := strconv.ParseInt(n, 10, 64); err == nil {
+			rb.add(cellInt, []byte(n))
+		} else if _, err := strconv.ParseFloat(n, 64); err == nil {
+			rb.add(cellFloat, []byte(n))
+		} else {
+			return fmt.Errorf("a number %s that is out of range", brief(n))
 		}
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err != nil {
-			return nil, fmt.Errorf("a number %s that is out of range", brief(string(n)))
-		}
-		return f, nil
 	case jsoniter.BoolValue:
-		return it.ReadBool(), nil
+		rb.add(cellBool, []byte(strconv.FormatBool(it.ReadBool())))
 	case jsoniter.NilValue:
 		it.Skip()
-		return nil, nil
+		rb.add(cellNull, nil)
+	default:
+		v := it.WhatIsNext()
+		it.Skip()
+		return fmt.Errorf("a cell that is %s, not a string, number or boolean", jsonType(v))
 	}
-	v := it.WhatIsNext()
-	it.Skip()
-	return nil, fmt.Errorf("a cell that is %s, not a string, number or boolean", jsonType(v))
+	return nil
 }
 
 // readPartialMetadata keeps of a row's object its kind, name, namespace and

@@ -150,3 +150,26 @@ func BenchmarkReadTable(b *testing.B) {
 		}
 	})
 }
+
+// A compact table's part of a merged table is the part TableWithColumns
+// makes of its metav1.Table: same columns, cells and order, unsorted rows
+// sorted, a column it lacks <none>.
+func TestWithClusterIsTableWithColumns(t *testing.T) {
+	body := `{"kind":"Table","columnDefinitions":[{"name":"Name"},{"name":"Ready"},{"name":"Restarts"}],"rows":[
+		{"cells":["web-b","1/1",2],"object":{"metadata":{"name":"web-b","namespace":"shop"}}},
+		{"cells":["web-a","0/1",null],"object":{"metadata":{"name":"web-a","namespace":"shop"}}},
+		{"cells":["db","1/1",1.5],"object":{"metadata":{"name":"db","namespace":"data"}}}]}`
+	ct, err := ReadCompactTable(strings.NewReader(body), RowMetadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := append(append([]metav1.TableColumnDefinition{}, ct.ColumnDefinitions...), metav1.TableColumnDefinition{Name: "Age"})
+	got := ct.WithCluster(cols, "c1")
+	want := TableWithColumns(cols, ClusterTable{Cluster: "c1", Table: ct.Table()})
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("WithCluster:\n%+v\nTableWithColumns:\n%+v", got, want)
+	}
+	if got.Rows[0].Cells[0] != "db" || got.Rows[1].Cells[1] != "c1" || got.Rows[2].Cells[4] != "<none>" {
+		t.Fatalf("rows not in namespace, name order with the cluster column: %+v", got.Rows)
+	}
+}

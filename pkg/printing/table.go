@@ -37,8 +37,11 @@ type ClusterTable struct {
 // row's object back to JSON and parses it again, which cost more CPU than
 // the list itself and, with many clusters in one process, twice the memory.
 func DecodeTable(obj runtime.Object) (*metav1.Table, error) {
-	if t, ok := obj.(*metav1.Table); ok {
+	switch t := obj.(type) {
+	case *metav1.Table:
 		return t, nil
+	case *CompactTable:
+		return t.Table(), nil
 	}
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok || u.GetKind() != "Table" {
@@ -218,8 +221,7 @@ func TableWithColumns(cols []metav1.TableColumnDefinition, part ClusterTable) *m
 func mergeWithColumns(cols []metav1.TableColumnDefinition, parts []ClusterTable) *metav1.Table {
 	merged := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
 	at := columnIndex(cols, "Name") + 1
-	clusterCol := metav1.TableColumnDefinition{Name: ClusterColumn, Type: "string", Description: "The member cluster the object lives in."}
-	merged.ColumnDefinitions = append(append(append([]metav1.TableColumnDefinition{}, cols[:at]...), clusterCol), cols[at:]...)
+	merged.ColumnDefinitions = append(append(append([]metav1.TableColumnDefinition{}, cols[:at]...), clusterColumn), cols[at:]...)
 
 	// Where each merged column sits in each part is worked out once per
 	// part, not once per cell, and each part's cells share one allocation:
@@ -274,6 +276,8 @@ func mergeWithColumns(cols []metav1.TableColumnDefinition, parts []ClusterTable)
 	}
 	return merged
 }
+
+var clusterColumn = metav1.TableColumnDefinition{Name: ClusterColumn, Type: "string", Description: "The member cluster the object lives in."}
 
 // none fills the cell of a column a member's table lacks.
 var none any = "<none>"

@@ -74,7 +74,7 @@ func (o *GetOptions) listTables(ctx context.Context, c *fleet.Cluster, types []s
 		if m.Scope.Name() == meta.RESTScopeNameNamespace && !o.AllNamespaces {
 			ns = o.namespace
 		}
-		table := &metav1.Table{}
+		table := &printing.CompactTable{}
 		next := ""
 		for {
 			page, err := o.listPage(ctx, client, m, ns, next, objects)
@@ -129,7 +129,7 @@ func resourceMapping(mapper meta.RESTMapper, arg string) (*meta.RESTMapping, boo
 
 // listPage is one page of a list, asked for as a Table and read as it
 // arrives.
-func (o *GetOptions) listPage(ctx context.Context, client rest.Interface, m *meta.RESTMapping, ns, cont string, objects printing.RowObjects) (*metav1.Table, error) {
+func (o *GetOptions) listPage(ctx context.Context, client rest.Interface, m *meta.RESTMapping, ns, cont string, objects printing.RowObjects) (*printing.CompactTable, error) {
 	prefix := "/api/" + m.Resource.Version
 	if m.Resource.Group != "" {
 		prefix = "/apis/" + m.Resource.Group + "/" + m.Resource.Version
@@ -143,5 +143,5 @@ func (o *GetOptions) listPage(ctx context.Context, client rest.Interface, m *met
 		return nil, err
 	}
 	defer body.Close()
-	return printing.ReadTable(body, objects)
+	return printing.ReadCompactTable(body, objects)
 }

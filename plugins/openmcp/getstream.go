@@ -123,24 +123,28 @@ func (s *tableSink) add(cluster string, ans clusterAnswer) error {
 	}
 	s.clusters++
 	for _, info := range ans.infos {
-		t, err := printing.DecodeTable(info.Object)
-		if err != nil { // decodeTables and ReadTable let no such answer through
-			return fmt.Errorf("cluster %s: %w", cluster, err)
-		}
 		sec, err := s.section(info.Mapping.GroupVersionKind.GroupKind())
 		if err != nil {
 			return err
 		}
-		if len(t.Rows) == 0 {
-			continue
+		var merged *metav1.Table
+		if ct, ok := info.Object.(*printing.CompactTable); ok {
+			if len(ct.Rows) == 0 {
+				continue
+			}
+			s.useColumns(sec, ct.ColumnDefinitions)
+			merged = ct.WithCluster(sec.cols, cluster)
+		} else {
+			t, err := printing.DecodeTable(info.Object)
+			if err != nil { // decodeTables let no such answer through
+				return fmt.Errorf("cluster %s: %w", cluster, err)
+			}
+			if len(t.Rows) == 0 {
+				continue
+			}
+			s.useColumns(sec, t.ColumnDefinitions)
+			merged = printing.TableWithColumns(sec.cols, printing.ClusterTable{Cluster: cluster, Table: t})
 		}
-		if !sameColumnNames(sec.cols, t.ColumnDefinitions) {
-			// A member on another Kubernetes version, or a CRD of another
-			// version: its rows come under a header of their own, as
-			// kubectl prints a list whose columns change.
-			sec.cols = t.ColumnDefinitions
-		}
-		merged := printing.TableWithColumns(sec.cols, printing.ClusterTable{Cluster: cluster, Table: t})
 		termsafe.Table(merged)
 		if err := sec.printer.PrintObj(merged, sec.tw); err != nil {
 			return err
@@ -247,6 +251,16 @@ func (s *listSink) add(cluster string, ans clusterAnswer) error {
 func (s *listSink) finish(failures []printing.Failure) error {
 	s.o.noteRedacted(s.redacted)
 	return s.list.Close(failures)
+}
+
+// useColumns keeps the section's columns while a cluster's have the same
+// names; a member on another Kubernetes version, or with a CRD of another
+// version, has its rows come under a header of their own, as kubectl prints
+// a list whose columns change.
+func (s *tableSink) useColumns(sec *tableSection, cols []metav1.TableColumnDefinition) {
+	if !sameColumnNames(sec.cols, cols) {
+		sec.cols = cols
+	}
 }
 
 func sameColumnNames(a, b []metav1.TableColumnDefinition) bool {

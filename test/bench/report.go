@@ -478,6 +478,7 @@ func (r *report) scaleTargets(add func(name, measured, limit string, pass bool))
 			add(fmt.Sprintf("get pods N=%d %s warm, %s (issue 21; N-FLOOR %s)", c.n, fmtRTT(rtt), how, secs(nf)), secs(row.Wall), "< "+secs(c.limit), row.Wall < c.limit)
 		}
 	}
+	r.rowMemoryTargets(add)
 	var rss int64
 	for _, row := range r.rows {
 		if row.Tool == toolOurs && row.N == 1024 && row.Resource == "pods" && row.Note != "-A: rows with metadata" {
@@ -486,6 +487,30 @@ func (r *report) scaleTargets(add func(name, measured, limit string, pass bool))
 	}
 	if rss > 0 {
 		add(fmt.Sprintf("peak RSS, get pods N=1024 x %d pods (issue 21)", r.cfg.Pods), mib(rss), "< 512 MiB", rss < 512<<10)
+	}
+}
+
+// rowMemoryTargets: what a printed row costs, (peak RSS at N - peak RSS at
+// N=1) / the rows the N-1 more clusters print, for the table and for each
+// streamed format (issue 21: at most 0.5 KiB).
+func (r *report) rowMemoryTargets(add func(name, measured, limit string, pass bool)) {
+	n, rtt, _ := r.targetCell()
+	base, ok := r.find(rtt, 1, false, "pods", toolOurs, "")
+	if !ok || n <= 1 {
+		return
+	}
+	for _, note := range []string{"", noteNoHeaders, noteName, noteJSON} {
+		row, ok := r.find(rtt, n, false, "pods", toolOurs, note)
+		if !ok {
+			continue
+		}
+		perRow := float64(row.RSSKB-base.RSSKB) / float64((n-1)*r.cfg.Pods)
+		what := "table"
+		if note != "" {
+			what = note
+		}
+		add(fmt.Sprintf("memory per printed row, get pods N=%d %s warm, %s (issue 21)", n, fmtRTT(rtt), what),
+			fmt.Sprintf("(%s - %s) / %d rows = %.2f KiB", mib(row.RSSKB), mib(base.RSSKB), (n-1)*r.cfg.Pods, perRow), "<= 0.5 KiB", perRow <= 0.5)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/openmcpapi"
@@ -288,6 +290,54 @@ spec:
 			if got[k] != "web" {
 				t.Errorf("List lacks %s (got %v)", k, got)
 			}
+		}
+	})
+
+	t.Run("-o yaml, -o name and --no-headers, printed as each member answers, say what -o json says", func(t *testing.T) {
+		args := []string{"get", "deploy,hpa", "-n", "openmcp", "--all-clusters"}
+		js := fed.OpenMCP(t, append(args, "-o", "json")...)
+		ym := fed.OpenMCP(t, append(args, "-o", "yaml")...)
+		names := fed.OpenMCP(t, append(args, "-o", "name")...)
+		rows := fed.OpenMCP(t, append(args, "--no-headers")...)
+		for _, r := range []sandbox.Result{js, ym, names, rows} {
+			if r.Code != 0 {
+				t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+			}
+		}
+		fromYAML, err := yaml.YAMLToJSON([]byte(ym.Stdout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := json.Unmarshal([]byte(js.Stdout), &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(fromYAML, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("-o yaml is another List than -o json:\n%s\n%s", ym.Stdout, js.Stdout)
+		}
+		var list unstructured.UnstructuredList
+		if err := list.UnmarshalJSON([]byte(js.Stdout)); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, it := range list.Items {
+			gvk := it.GroupVersionKind()
+			want = append(want, it.GetAnnotations()[fleet.ClusterAnnotation]+"/"+strings.ToLower(gvk.Kind)+"."+gvk.Group+"/"+it.GetName())
+		}
+		if got := lines(names.Stdout); strings.Join(got, " ") != strings.Join(want, " ") || len(want) != 4 {
+			t.Errorf("-o name printed %v; the List has %v", got, want)
+		}
+		var cells []string
+		for _, l := range lines(rows.Stdout) {
+			if f := strings.Fields(l); len(f) > 2 {
+				cells = append(cells, f[1]+"/"+f[0])
+			}
+		}
+		if strings.Join(cells, " ") != "cluster1/deployment.apps/web cluster2/deployment.apps/web cluster1/horizontalpodautoscaler.autoscaling/web cluster2/horizontalpodautoscaler.autoscaling/web" {
+			t.Errorf("--no-headers printed\n%s", rows.Stdout)
 		}
 	})
 

@@ -154,7 +154,9 @@ func Table(t *metav1.Table) {
 			switch v := cell.(type) {
 			case nil, bool, int, int32, int64, float32, float64:
 			case string:
-				row.Cells[j] = Cell(v)
+				if safe := Cell(v); safe != v { // boxing it again costs an allocation a cell
+					row.Cells[j] = safe
+				}
 			default:
 				row.Cells[j] = Cell(fmt.Sprint(v))
 			}
