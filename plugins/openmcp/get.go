@@ -85,6 +85,12 @@ and the host's list decides which clusters are printed.
 
 -o json|yaml prints one List; each item carries the annotation
 openmcp.k8s.io/cluster naming its cluster. -o name prints CLUSTER/TYPE/NAME.
+A cluster's objects are printed as soon as it and every cluster before it
+have answered, and then let go: --no-headers rows, -o name lines and -o
+json|yaml items are written out at once (--no-headers rows are aligned
+cluster by cluster), so memory stays flat with the number of clusters; a
+table with headers keeps only its text until its columns are known;
+--sort-by and --group-by read every answer first.
 The values of Secrets are shown as REDACTED in every format: read one with
 kubectl --context CLUSTER.`,
 		Example: `  # HPAs of all members, all namespaces
