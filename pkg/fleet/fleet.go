@@ -95,7 +95,11 @@ func Lookup(cfg Config) (*Fleet, error) {
 		errOut = io.Discard
 	}
 	f := &Fleet{Kubeconfig: kc, Namespace: ns, FanOut: *fan, ErrOut: errOut}
-	f.Host = NewCluster(name, name, kc.ForHost(name))
+	// The host's list of members is read while the members are asked (the
+	// guess of the member cache): on a machine busy with a thousand
+	// members' answers it waits as long as they may, not less (at 1024
+	// members its 15 s ran out where --cluster-timeout had not).
+	f.Host = NewCluster(name, name, kc.ForHost(name).WithWrapConfigFn(guardWithin(max(DefaultRequestTimeout, fan.Timeout))))
 	f.reach = f.reachMember
 	f.hasContext = kc.HasContext
 	f.contextCluster = func(context string) (*Cluster, error) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
@@ -162,12 +163,16 @@ func (k *Kubeconfig) For(context string) *genericclioptions.ConfigFlags {
 // guardWithTimeout guards a cluster's answers and bounds each request to it
 // when the user gave no --request-timeout, so an unreachable cluster fails,
 // not hangs.
-func guardWithTimeout(c *rest.Config) *rest.Config {
-	c = Guard(c)
-	if c.Timeout == 0 {
-		c.Timeout = DefaultRequestTimeout
+func guardWithTimeout(c *rest.Config) *rest.Config { return guardWithin(DefaultRequestTimeout)(c) }
+
+func guardWithin(timeout time.Duration) func(*rest.Config) *rest.Config {
+	return func(c *rest.Config) *rest.Config {
+		c = Guard(c)
+		if c.Timeout == 0 {
+			c.Timeout = timeout
+		}
+		return c
 	}
-	return c
 }
 
 // ForHost is For with the flags that pick a cluster or credentials carried

@@ -216,14 +216,12 @@ func (s *nameSink) add(cluster string, ans clusterAnswer) error {
 			}
 		}
 		for _, row := range t.Rows {
-			m, ok := row.Object.Object.(*metav1.PartialObjectMetadata)
-			if !ok {
-				// A server that ignores includeObject: the Name column.
-				if nameCol < 0 || nameCol >= len(row.Cells) {
-					return fmt.Errorf("cluster %s: a %s row with neither its object's metadata nor a Name column", cluster, gvk.Kind)
-				}
-				m = &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint(row.Cells[nameCol])}}
+			// The rows come without objects (includeObject=None): the name
+			// is the Name column's, which every Table has.
+			if nameCol < 0 || nameCol >= len(row.Cells) {
+				return fmt.Errorf("cluster %s: a %s Table without a Name column", cluster, gvk.Kind)
 			}
+			m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint(row.Cells[nameCol])}}
 			m.SetGroupVersionKind(gvk)
 			if err := printer.PrintObj(m, w); err != nil {
 				return err
