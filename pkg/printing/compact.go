@@ -12,29 +12,30 @@ import (
 )
 
 // CompactTable is a Table as get holds it between reading a cluster's
-// answer and printing it: each row's cells as one string and where each
-// ends, instead of a slice of interfaces each pointing at its own string.
-// A row of nine cells is about 200 bytes this way against 600 as a
-// metav1.TableRow; with 64 clusters' answers read at once (and any that
-// wait for a slower cluster before them to be printed) that was most of
-// get's memory. Table makes the metav1.Table a printer takes, one
-// cluster at a time.
+// answer and printing it: each row's cells as one string, where each cell
+// ends kept in one array for the whole table, instead of a slice of
+// interfaces each pointing at its own string. A pod row is about 130 bytes
+// this way against 600 as a metav1.TableRow; with 64 clusters' answers
+// read at once (and any that wait for a slower cluster before them to be
+// printed) that was most of get's memory. WithCluster and Table make the
+// metav1.Table a printer takes, one cluster at a time.
 type CompactTable struct {
 	metav1.TypeMeta
 	metav1.ListMeta
 	ColumnDefinitions []metav1.TableColumnDefinition
-	Rows              []CompactRow
+
+	rows []compactRow
+	ends []uint32 // for each row's cells, one after another: where the cell's text ends
+	// kinds is nil while every cell is a string; then each cell's JSON
+	// type, whose text is its literal.
+	kinds      []cellKind
+	objects    []runtime.Object // nil unless rows carry metadata (RowMetadata)
+	conditions map[int][]metav1.TableRowCondition
 }
 
-// CompactRow is one row: its cells' text, back to back.
-type CompactRow struct {
-	text string
-	ends []uint32
-	// kinds is nil when every cell is a string; else each cell's JSON type,
-	// whose text is then its literal.
-	kinds      []cellKind
-	object     runtime.Object // *metav1.PartialObjectMetadata with RowMetadata
-	conditions []metav1.TableRowCondition
+type compactRow struct {
+	text  string
+	cells uint32 // index of the row's first cell in ends
 }
 
 type cellKind uint8
@@ -47,7 +48,10 @@ const (
 	cellNull
 )
 
-// rowBuilder collects one row's cells into a CompactRow.
+// Len is the number of rows.
+func (t *CompactTable) Len() int { return len(t.rows) }
+
+// rowBuilder collects one row's cells before they are added to the table.
 type rowBuilder struct {
 	text  []byte
 	ends  []uint32
@@ -66,36 +70,87 @@ func (b *rowBuilder) add(kind cellKind, text []byte) {
 	b.mixed = b.mixed || kind != cellString
 }
 
-func (b *rowBuilder) row() CompactRow {
-	r := CompactRow{text: string(b.text), ends: append([]uint32(nil), b.ends...)}
-	if b.mixed {
-		r.kinds = append([]cellKind(nil), b.kinds...)
+func (t *CompactTable) addRow(b *rowBuilder, object runtime.Object, conditions []metav1.TableRowCondition) {
+	i := len(t.rows)
+	first := uint32(len(t.ends))
+	if b.mixed && t.kinds == nil {
+		t.kinds = make([]cellKind, len(t.ends), cap(t.ends)) // the cells so far were strings
 	}
-	return r
+	t.rows = append(t.rows, compactRow{text: string(b.text), cells: first})
+	t.ends = append(t.ends, b.ends...)
+	if t.kinds != nil {
+		t.kinds = append(t.kinds, b.kinds...)
+	}
+	if object != nil && t.objects == nil {
+		t.objects = make([]runtime.Object, i, cap(t.rows))
+	}
+	if t.objects != nil {
+		t.objects = append(t.objects, object)
+	}
+	if len(conditions) > 0 {
+		if t.conditions == nil {
+			t.conditions = map[int][]metav1.TableRowCondition{}
+		}
+		t.conditions[i] = conditions
+	}
 }
 
-// Cells are the row's cells as a printer takes them.
-func (r CompactRow) Cells() []any {
-	cells := make([]any, len(r.ends))
-	for i := range r.ends {
-		cells[i] = r.cell(i)
+// Append adds the rows of the table's next page.
+func (t *CompactTable) Append(page *CompactTable) {
+	offset, rowOffset := uint32(len(t.ends)), len(t.rows)
+	if page.kinds != nil && t.kinds == nil {
+		t.kinds = make([]cellKind, len(t.ends))
 	}
-	return cells
+	if page.objects != nil && t.objects == nil {
+		t.objects = make([]runtime.Object, len(t.rows))
+	}
+	for _, r := range page.rows {
+		t.rows = append(t.rows, compactRow{text: r.text, cells: r.cells + offset})
+	}
+	t.ends = append(t.ends, page.ends...)
+	switch {
+	case t.kinds != nil && page.kinds != nil:
+		t.kinds = append(t.kinds, page.kinds...)
+	case t.kinds != nil:
+		t.kinds = append(t.kinds, make([]cellKind, len(page.ends))...)
+	}
+	switch {
+	case t.objects != nil && page.objects != nil:
+		t.objects = append(t.objects, page.objects...)
+	case t.objects != nil:
+		t.objects = append(t.objects, make([]runtime.Object, len(page.rows))...)
+	}
+	for i, c := range page.conditions {
+		if t.conditions == nil {
+			t.conditions = map[int][]metav1.TableRowCondition{}
+		}
+		t.conditions[rowOffset+i] = c
+	}
 }
 
-func (r CompactRow) textOf(i int) string {
+// cellCount is how many cells row i has.
+func (t *CompactTable) cellCount(i int) int {
+	end := uint32(len(t.ends))
+	if i+1 < len(t.rows) {
+		end = t.rows[i+1].cells
+	}
+	return int(end - t.rows[i].cells)
+}
+
+func (t *CompactTable) textOf(row, cell int) string {
+	r := t.rows[row]
 	start := uint32(0)
-	if i > 0 {
-		start = r.ends[i-1]
+	if cell > 0 {
+		start = t.ends[int(r.cells)+cell-1]
 	}
-	return r.text[start:r.ends[i]]
+	return r.text[start:t.ends[int(r.cells)+cell]]
 }
 
-func (r CompactRow) cell(i int) any {
-	s := r.textOf(i)
+func (t *CompactTable) cell(row, cell int) any {
+	s := t.textOf(row, cell)
 	kind := cellString
-	if r.kinds != nil {
-		kind = r.kinds[i]
+	if t.kinds != nil {
+		kind = t.kinds[int(t.rows[row].cells)+cell]
 	}
 	switch kind {
 	case cellInt:
@@ -112,13 +167,20 @@ func (r CompactRow) cell(i int) any {
 	return s
 }
 
-// identity is the row's namespace and name, as rowIdentity reads them.
-func (r CompactRow) identity(nameCol int) (namespace, name string) {
-	if m, ok := r.object.(*metav1.PartialObjectMetadata); ok {
+func (t *CompactTable) object(row int) runtime.Object {
+	if t.objects == nil {
+		return nil
+	}
+	return t.objects[row]
+}
+
+// identity is a row's namespace and name, as rowIdentity reads them.
+func (t *CompactTable) identity(row, nameCol int) (namespace, name string) {
+	if m, ok := t.object(row).(*metav1.PartialObjectMetadata); ok {
 		return m.Namespace, m.Name
 	}
-	if nameCol >= 0 && nameCol < len(r.ends) {
-		return "", r.textOf(nameCol)
+	if nameCol >= 0 && nameCol < t.cellCount(row) {
+		return "", t.textOf(row, nameCol)
 	}
 	return "", ""
 }
@@ -137,12 +199,12 @@ func (t *CompactTable) WithCluster(cols []metav1.TableColumnDefinition, cluster 
 	nameCol := columnIndex(t.ColumnDefinitions, "Name")
 	// Rows in namespace and name order; an apiserver's list already is, so
 	// this is usually one pass that sorts nothing.
-	order := make([]int, len(t.Rows))
+	order := make([]int, len(t.rows))
 	sorted := true
 	var lastNS, lastName string
-	for i := range t.Rows {
+	for i := range t.rows {
 		order[i] = i
-		ns, name := t.Rows[i].identity(nameCol)
+		ns, name := t.identity(i, nameCol)
 		if i > 0 && (ns < lastNS || ns == lastNS && name < lastName) {
 			sorted = false
 		}
@@ -150,24 +212,24 @@ func (t *CompactTable) WithCluster(cols []metav1.TableColumnDefinition, cluster 
 	}
 	if !sorted {
 		slices.SortStableFunc(order, func(a, b int) int {
-			na, ma := t.Rows[a].identity(nameCol)
-			nb, mb := t.Rows[b].identity(nameCol)
+			na, ma := t.identity(a, nameCol)
+			nb, mb := t.identity(b, nameCol)
 			return cmp.Or(strings.Compare(na, nb), strings.Compare(ma, mb))
 		})
 	}
 	width := len(cols) + 1
-	block := make([]any, len(t.Rows)*width)
-	merged.Rows = make([]metav1.TableRow, len(t.Rows))
+	block := make([]any, len(t.rows)*width)
+	merged.Rows = make([]metav1.TableRow, len(t.rows))
 	var clusterCell any = cluster
 	for ri, idx := range order {
-		r := t.Rows[idx]
 		cells := block[ri*width : ri*width : (ri+1)*width]
+		n := t.cellCount(idx)
 		for i := range cols {
 			if i == at {
 				cells = append(cells, clusterCell)
 			}
-			if j := src[i]; j >= 0 && j < len(r.ends) {
-				cells = append(cells, r.cell(j))
+			if j := src[i]; j >= 0 && j < n {
+				cells = append(cells, t.cell(idx, j))
 			} else {
 				cells = append(cells, none)
 			}
@@ -175,16 +237,20 @@ func (t *CompactTable) WithCluster(cols []metav1.TableColumnDefinition, cluster 
 		if at == len(cols) {
 			cells = append(cells, clusterCell)
 		}
-		merged.Rows[ri] = metav1.TableRow{Cells: cells, Conditions: r.conditions, Object: runtime.RawExtension{Object: r.object}}
+		merged.Rows[ri] = metav1.TableRow{Cells: cells, Conditions: t.conditions[idx], Object: runtime.RawExtension{Object: t.object(idx)}}
 	}
 	return merged
 }
 
 // Table is the metav1.Table of these rows.
 func (t *CompactTable) Table() *metav1.Table {
-	out := &metav1.Table{TypeMeta: t.TypeMeta, ListMeta: t.ListMeta, ColumnDefinitions: t.ColumnDefinitions, Rows: make([]metav1.TableRow, len(t.Rows))}
-	for i, r := range t.Rows {
-		out.Rows[i] = metav1.TableRow{Cells: r.Cells(), Conditions: r.conditions, Object: runtime.RawExtension{Object: r.object}}
+	out := &metav1.Table{TypeMeta: t.TypeMeta, ListMeta: t.ListMeta, ColumnDefinitions: t.ColumnDefinitions, Rows: make([]metav1.TableRow, len(t.rows))}
+	for i := range t.rows {
+		cells := make([]any, t.cellCount(i))
+		for j := range cells {
+			cells[j] = t.cell(i, j)
+		}
+		out.Rows[i] = metav1.TableRow{Cells: cells, Conditions: t.conditions[i], Object: runtime.RawExtension{Object: t.object(i)}}
 	}
 	return out
 }
@@ -195,16 +261,21 @@ func (t *CompactTable) GetObjectKind() schema.ObjectKind { return &t.TypeMeta }
 
 func (t *CompactTable) DeepCopyObject() runtime.Object {
 	c := *t
-	c.ColumnDefinitions = append([]metav1.TableColumnDefinition(nil), t.ColumnDefinitions...)
-	c.Rows = make([]CompactRow, len(t.Rows))
-	for i, r := range t.Rows {
-		r.ends = append([]uint32(nil), r.ends...)
-		r.kinds = append([]cellKind(nil), r.kinds...)
-		r.conditions = append([]metav1.TableRowCondition(nil), r.conditions...)
-		if r.object != nil {
-			r.object = r.object.DeepCopyObject()
+	c.ColumnDefinitions = slices.Clone(t.ColumnDefinitions)
+	c.rows, c.ends, c.kinds = slices.Clone(t.rows), slices.Clone(t.ends), slices.Clone(t.kinds)
+	if t.objects != nil {
+		c.objects = make([]runtime.Object, len(t.objects))
+		for i, o := range t.objects {
+			if o != nil {
+				c.objects[i] = o.DeepCopyObject()
+			}
 		}
-		c.Rows[i] = r
+	}
+	if t.conditions != nil {
+		c.conditions = map[int][]metav1.TableRowCondition{}
+		for i, cs := range t.conditions {
+			c.conditions[i] = slices.Clone(cs)
+		}
 	}
 	return &c
 }

@@ -90,11 +90,9 @@ func ReadCompactTable(r io.Reader, objects RowObjects) (*CompactTable, error) {
 				return fail(fmt.Errorf("table rows are %s, not a list", jsonType(it.WhatIsNext())))
 			}
 			it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-				row, rerr := readRow(it, &rb, len(t.Rows), t.ColumnDefinitions, objects)
-				if rerr != nil {
+				if rerr := readRow(it, t, &rb, objects); rerr != nil {
 					return fail(rerr)
 				}
-				t.Rows = append(t.Rows, row)
 				return true
 			})
 		default:
@@ -119,9 +117,9 @@ func ReadCompactTable(r io.Reader, objects RowObjects) (*CompactTable, error) {
 		return nil, fmt.Errorf("answered with %s where a Table was asked for", brief(kind))
 	}
 	if n := len(t.ColumnDefinitions); n > 0 {
-		for i, r := range t.Rows {
-			if len(r.ends) != n {
-				return nil, fmt.Errorf("table row %d has %d cells for %d columns", i, len(r.ends), n)
+		for i := range t.rows {
+			if c := t.cellCount(i); c != n {
+				return nil, fmt.Errorf("table row %d has %d cells for %d columns", i, c, n)
 			}
 		}
 	}
@@ -213,9 +211,10 @@ func readColumn(it *jsoniter.Iterator) metav1.TableColumnDefinition {
 	return c
 }
 
-func readRow(it *jsoniter.Iterator, rb *rowBuilder, index int, cols []metav1.TableColumnDefinition, objects RowObjects) (CompactRow, error) {
+func readRow(it *jsoniter.Iterator, t *CompactTable, rb *rowBuilder, objects RowObjects) error {
+	index, cols := len(t.rows), t.ColumnDefinitions
 	if it.WhatIsNext() != jsoniter.ObjectValue {
-		return CompactRow{}, fmt.Errorf("table row %d is %s, not an object", index, jsonType(it.WhatIsNext()))
+		return fmt.Errorf("table row %d is %s, not an object", index, jsonType(it.WhatIsNext()))
 	}
 	rb.reset()
 	var object runtime.Object
@@ -289,9 +288,11 @@ func readRow(it *jsoniter.Iterator, rb *rowBuilder, index int, cols []metav1.Tab
 		}
 		return err == nil
 	})
-	row := rb.row()
-	row.object, row.conditions = object, conditions
-	return row, err
+	if err != nil {
+		return err
+	}
+	t.addRow(rb, object, conditions)
+	return nil
 }
 
 // readCell reads what a printer column's JSONPath gives: a string, number,

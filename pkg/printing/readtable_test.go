@@ -173,3 +173,29 @@ func TestWithClusterIsTableWithColumns(t *testing.T) {
 		t.Fatalf("rows not in namespace, name order with the cluster column: %+v", got.Rows)
 	}
 }
+
+// Pages appended are the rows of one answer, whatever each page holds.
+func TestCompactTableAppendsPages(t *testing.T) {
+	page1 := `{"kind":"Table","columnDefinitions":[{"name":"Name"},{"name":"N"}],"rows":[{"cells":["a","x"]}]}`
+	page2 := `{"kind":"Table","columnDefinitions":[{"name":"Name"},{"name":"N"}],"rows":[{"cells":["b",2],"conditions":[{"type":"Completed","status":"True"}],"object":{"metadata":{"name":"b"}}}]}`
+	whole := `{"kind":"Table","columnDefinitions":[{"name":"Name"},{"name":"N"}],"rows":[{"cells":["a","x"]},{"cells":["b",2],"conditions":[{"type":"Completed","status":"True"}],"object":{"metadata":{"name":"b"}}}]}`
+	var got *CompactTable
+	for _, p := range []string{page1, page2} {
+		ct, err := ReadCompactTable(strings.NewReader(p), RowMetadata)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == nil {
+			got = ct
+		} else {
+			got.Append(ct)
+		}
+	}
+	want, err := ReadTable(strings.NewReader(whole), RowMetadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := got.Table(); !reflect.DeepEqual(g.Rows, want.Rows) {
+		t.Fatalf("appended pages:\n%#v\nwant\n%#v", g.Rows, want.Rows)
+	}
+}

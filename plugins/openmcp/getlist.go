@@ -84,7 +84,7 @@ func (o *GetOptions) listTables(ctx context.Context, c *fleet.Cluster, types []s
 			if len(table.ColumnDefinitions) == 0 {
 				table.TypeMeta, table.ColumnDefinitions = page.TypeMeta, page.ColumnDefinitions
 			}
-			table.Rows = append(table.Rows, page.Rows...)
+			table.Append(page)
 			table.ResourceVersion = page.ResourceVersion
 			if next = page.Continue; next == "" {
 				break

@@ -129,7 +129,7 @@ func (s *tableSink) add(cluster string, ans clusterAnswer) error {
 		}
 		var merged *metav1.Table
 		if ct, ok := info.Object.(*printing.CompactTable); ok {
-			if len(ct.Rows) == 0 {
+			if ct.Len() == 0 {
 				continue
 			}
 			s.useColumns(sec, ct.ColumnDefinitions)
