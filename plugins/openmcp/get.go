@@ -325,6 +325,8 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
+		// Printed in this order as they answer: rows go by cluster name.
+		slices.SortStableFunc(clusters, func(a, b *fleet.Cluster) int { return strings.Compare(a.Name, b.Name) })
 		o.clusters = clusters
 		keys := make([]string, len(clusters))
 		mu.Lock()

@@ -7,10 +7,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/liggitt/tabwriter"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/cmd/get"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/fleet"
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/printing"
@@ -33,7 +32,7 @@ func (o *GetOptions) newSink() (answerSink, error) {
 	switch {
 	case o.Watch, o.sortBy != "", o.GroupBy != "":
 	case o.humanReadable():
-		return &tableSink{o: o, out: bufio.NewWriterSize(o.Out, 64<<10)}, nil
+		return &tableSink{o: o, out: bufio.NewWriterSize(o.Out, 64<<10), noHeaders: out.NoHeaders}, nil
 	case out.Format == "name":
 		return &nameSink{o: o, out: out}, nil
 	case out.Structured():
@@ -65,52 +64,56 @@ func (s *collectSink) finish(failures []printing.Failure) error {
 }
 
 // tableSink prints one table per resource type, in the order the types
-// were asked for. The first type's rows go to the terminal's tab writer
-// (which aligns them when the last is in; with --no-headers after each
-// cluster, so they stream); later types' into tab writers of their own,
-// printed after the first, as kubectl get a,b prints them.
+// were asked for. Each cluster's part is printed by kubectl's own table
+// printer as it comes and kept as text (printing.AlignedWriter), aligned
+// across every cluster when the last is in; with --no-headers the first
+// type's rows go out cluster by cluster, their columns only ever
+// widening. Later types' tables follow the first, as kubectl get a,b
+// prints them.
 type tableSink struct {
-	o        *GetOptions
-	out      *bufio.Writer
-	sections []*tableSection
-	withKind bool
-	clusters int
+	o         *GetOptions
+	out       *bufio.Writer
+	sections  []*tableSection
+	withKind  bool
+	noHeaders bool
+	clusters  int
 }
 
 type tableSection struct {
-	gk      schema.GroupKind
-	printer printers.ResourcePrinter
-	cols    []metav1.TableColumnDefinition
-	tw      *tabwriter.Writer
-	buf     *bytes.Buffer // nil for the first section, which writes to out
-	rows    int
+	gk    schema.GroupKind
+	flags *get.PrintFlags // headers on: the part's header marks its columns
+	cols  []metav1.TableColumnDefinition
+	text  *printing.AlignedWriter
+	buf   *bytes.Buffer // nil for the first section, which writes to out
+	rows  int
 }
 
-func (s *tableSink) section(gk schema.GroupKind) (*tableSection, error) {
+func (s *tableSink) section(gk schema.GroupKind) *tableSection {
 	for _, sec := range s.sections {
 		if sec.gk == gk {
-			return sec, nil
+			return sec
 		}
 	}
 	flags := s.o.PrintFlags.Copy()
+	// ToPrinter and SetKind write into these: the command's flags stay as given.
+	human, columns := *flags.HumanReadableFlags, *flags.CustomColumnsFlags
+	flags.HumanReadableFlags, flags.CustomColumnsFlags = &human, &columns
 	if s.withKind {
 		// As kubectl get a,b: names carry their kind (deployment.apps/web).
 		flags.SetKind(gk)
 		_ = flags.EnsureWithKind()
 	}
-	printer, err := flags.ToPrinter()
-	if err != nil {
-		return nil, err
-	}
-	sec := &tableSection{gk: gk, printer: printer}
+	headers := false
+	flags.NoHeaders = &headers
+	sec := &tableSection{gk: gk, flags: &flags}
 	var w io.Writer = s.out
 	if len(s.sections) > 0 {
 		sec.buf = &bytes.Buffer{}
 		w = sec.buf
 	}
-	sec.tw = printers.GetNewTabWriter(w)
+	sec.text = printing.NewAlignedWriter(w, s.noHeaders)
 	s.sections = append(s.sections, sec)
-	return sec, nil
+	return sec
 }
 
 func (s *tableSink) add(cluster string, ans clusterAnswer) error {
@@ -123,16 +126,14 @@ func (s *tableSink) add(cluster string, ans clusterAnswer) error {
 	}
 	s.clusters++
 	for _, info := range ans.infos {
-		sec, err := s.section(info.Mapping.GroupVersionKind.GroupKind())
-		if err != nil {
-			return err
-		}
+		sec := s.section(info.Mapping.GroupVersionKind.GroupKind())
 		var merged *metav1.Table
+		var newColumns bool
 		if ct, ok := info.Object.(*printing.CompactTable); ok {
 			if ct.Len() == 0 {
 				continue
 			}
-			s.useColumns(sec, ct.ColumnDefinitions)
+			newColumns = s.useColumns(sec, ct.ColumnDefinitions)
 			merged = ct.WithCluster(sec.cols, cluster)
 		} else {
 			t, err := printing.DecodeTable(info.Object)
@@ -142,17 +143,32 @@ func (s *tableSink) add(cluster string, ans clusterAnswer) error {
 			if len(t.Rows) == 0 {
 				continue
 			}
-			s.useColumns(sec, t.ColumnDefinitions)
+			newColumns = s.useColumns(sec, t.ColumnDefinitions)
 			merged = printing.TableWithColumns(sec.cols, printing.ClusterTable{Cluster: cluster, Table: t})
 		}
 		termsafe.Table(merged)
-		if err := sec.printer.PrintObj(merged, sec.tw); err != nil {
+		// A printer of its own for each part: it prints the part's header,
+		// whose padding gives the part's columns.
+		printer, err := sec.flags.ToPrinter()
+		if err != nil {
 			return err
 		}
-		sec.rows += len(merged.Rows)
-		if printing.OutputOf(s.o.PrintFlags).NoHeaders && sec.buf == nil {
+		var scratch bytes.Buffer
+		tw := printing.NewScratchTabWriter(&scratch)
+		if err := printer.PrintObj(merged, tw); err != nil {
+			return err
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		n, err := sec.text.AddPrinted(scratch.Bytes(), !s.noHeaders && newColumns, !s.noHeaders)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", cluster, err)
+		}
+		sec.rows += n
+		if s.noHeaders && sec.buf == nil {
 			// Nothing to align with a header: the rows go out now.
-			if err := sec.tw.Flush(); err != nil {
+			if err := sec.text.Flush(); err != nil {
 				return err
 			}
 			if err := s.out.Flush(); err != nil {
@@ -165,8 +181,13 @@ func (s *tableSink) add(cluster string, ans clusterAnswer) error {
 
 func (s *tableSink) finish([]printing.Failure) error {
 	printed := false
+	var widths []int // of the tables printed so far, which kubectl's tab writer remembers
 	for _, sec := range s.sections {
-		if err := sec.tw.Flush(); err != nil {
+		if sec.rows > 0 {
+			sec.text.WidenTo(widths)
+			widths = sec.text.Widths()
+		}
+		if err := sec.text.Flush(); err != nil {
 			return err
 		}
 		if sec.rows == 0 {
@@ -252,13 +273,15 @@ func (s *listSink) finish(failures []printing.Failure) error {
 }
 
 // useColumns keeps the section's columns while a cluster's have the same
-// names; a member on another Kubernetes version, or with a CRD of another
-// version, has its rows come under a header of their own, as kubectl prints
-// a list whose columns change.
-func (s *tableSink) useColumns(sec *tableSection, cols []metav1.TableColumnDefinition) {
-	if !sameColumnNames(sec.cols, cols) {
-		sec.cols = cols
+// names, and tells when they change: a member on another Kubernetes
+// version, or with a CRD of another version, has its rows come under a
+// header of their own, as kubectl prints a list whose columns change.
+func (s *tableSink) useColumns(sec *tableSection, cols []metav1.TableColumnDefinition) bool {
+	if sameColumnNames(sec.cols, cols) {
+		return false
 	}
+	sec.cols = cols
+	return true
 }
 
 func sameColumnNames(a, b []metav1.TableColumnDefinition) bool {
