@@ -44,9 +44,9 @@ test: lint tools build ## Everything CI runs
 # Each parser that reads user or server input, fuzzed for FUZZTIME; the seed
 # corpus and any failing input found are kept in the package's testdata/fuzz/.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzParseRange:./pkg/metallb FuzzParseRegionZone:./pkg/topology FuzzConvert:./pkg/manifest FuzzDecode:./pkg/mcks/api FuzzStripUnprinted:./pkg/printing
+FUZZ_TARGETS := FuzzParseRange:./pkg/metallb FuzzParseRegionZone:./pkg/topology FuzzConvert:./pkg/manifest FuzzDecode:./pkg/mcks/api FuzzStripUnprinted:./pkg/printing FuzzReadTable:./pkg/printing
 
-fuzz: ## Fuzz the range, region/zone, manifest, MCKS-answer and Table-stripping parsers (FUZZTIME each, default 10s)
+fuzz: ## Fuzz the range, region/zone, manifest, MCKS-answer, Table-stripping and Table-reading parsers (FUZZTIME each, default 10s)
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) "$${t#*:}" || exit 1; \
