@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/liggitt/tabwriter"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/printers"
 )
 
@@ -242,4 +244,63 @@ func (w *AlignedWriter) widen(line []byte) {
 		}
 		w.widths[j] = max(w.widths[j], utf8.RuneCount(c))
 	}
+}
+
+// AddTable keeps a table's lines as kubectl's table printer prints a
+// table without decorations (no NAMESPACE column, labels or kinds in the
+// names): the header (upper-cased names) when header is true, the rows'
+// cells, columns of priority above 0 only when wide. Each column is at
+// least as wide as its longest cell in bytes, as the printer pads it. It
+// reports false, having kept nothing, where the printer would handle a cell
+// specially (a line break or an escape): the caller prints that table
+// through the printer.
+func (w *AlignedWriter) AddTable(t *metav1.Table, wide, header bool) (int, bool) {
+	visible := make([]int, 0, len(t.ColumnDefinitions))
+	for i, c := range t.ColumnDefinitions {
+		if wide || c.Priority == 0 {
+			visible = append(visible, i)
+		}
+	}
+	for _, r := range t.Rows {
+		for _, i := range visible {
+			if i < len(r.Cells) {
+				if s, ok := r.Cells[i].(string); ok && strings.ContainsAny(s, "\f\n\r\x1b") {
+					return 0, false
+				}
+			}
+		}
+	}
+	var line []byte
+	if header {
+		for k, i := range visible {
+			if k > 0 {
+				line = append(line, '\t')
+			}
+			line = append(line, strings.ToUpper(t.ColumnDefinitions[i].Name)...)
+		}
+		w.Write(append(line, '\n'))
+	}
+	widths := make([]int, len(visible))
+	for _, r := range t.Rows {
+		line = line[:0]
+		for k, i := range visible {
+			if k > 0 {
+				line = append(line, '\t')
+			}
+			if i >= len(r.Cells) || r.Cells[i] == nil {
+				continue
+			}
+			start := len(line)
+			switch v := r.Cells[i].(type) {
+			case string:
+				line = append(line, v...)
+			default:
+				line = fmt.Append(line, v)
+			}
+			widths[k] = max(widths[k], len(line)-start)
+		}
+		w.Write(append(line, '\n'))
+	}
+	w.WidenTo(widths[:max(len(widths)-1, 0)]) // the last column is not padded
+	return len(t.Rows), true
 }

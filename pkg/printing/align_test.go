@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/printers"
 )
 
@@ -80,4 +81,22 @@ func BenchmarkAlignedWriter(b *testing.B) {
 			aw.Flush()
 		}
 	})
+}
+
+// A cell the printer would cut or escape leaves the table to the printer.
+func TestAddTableLeavesSpecialCellsToThePrinter(t *testing.T) {
+	var out bytes.Buffer
+	aw := NewAlignedWriter(&out, false)
+	table := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{{Name: "Name"}, {Name: "Note"}}, Rows: []metav1.TableRow{{Cells: []any{"a", "two\nlines"}}}}
+	if n, ok := aw.AddTable(table, false, true); ok || n != 0 {
+		t.Fatalf("AddTable took a cell with a line break: %d rows", n)
+	}
+	table.Rows[0].Cells[1] = "one line"
+	if _, ok := aw.AddTable(table, false, false); !ok {
+		t.Fatal("AddTable refused a plain table")
+	}
+	aw.Flush()
+	if out.String() != "a     one line\n" { // six wide: the tab writer's least
+		t.Fatalf("kept %q: want only the row, aligned", out.String())
+	}
 }

@@ -147,6 +147,16 @@ func (s *tableSink) add(cluster string, ans clusterAnswer) error {
 			merged = printing.TableWithColumns(sec.cols, printing.ClusterTable{Cluster: cluster, Table: t})
 		}
 		termsafe.Table(merged)
+		if s.plain() {
+			// No column the printer adds, no name it rewrites: the lines are
+			// the cells, without the printer and its tab writer in between.
+			if n, ok := sec.text.AddTable(merged, s.o.outputFormat() == "wide", !s.noHeaders && newColumns); ok {
+				if err := s.rowsAdded(sec, n); err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		// A printer of its own for each part: it prints the part's header,
 		// whose padding gives the part's columns.
 		printer, err := sec.flags.ToPrinter()
@@ -165,16 +175,27 @@ func (s *tableSink) add(cluster string, ans clusterAnswer) error {
 		if err != nil {
 			return fmt.Errorf("cluster %s: %w", cluster, err)
 		}
-		sec.rows += n
-		if s.noHeaders && sec.buf == nil {
-			// Nothing to align with a header: the rows go out now.
-			if err := sec.text.Flush(); err != nil {
-				return err
-			}
-			if err := s.out.Flush(); err != nil {
-				return err
-			}
+		if err := s.rowsAdded(sec, n); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// plain: the table printer would add no column and rewrite no name.
+func (s *tableSink) plain() bool {
+	h := s.o.PrintFlags.HumanReadableFlags
+	return !s.o.AllNamespaces && !s.withKind && (h.ShowLabels == nil || !*h.ShowLabels) && (h.ColumnLabels == nil || len(*h.ColumnLabels) == 0)
+}
+
+func (s *tableSink) rowsAdded(sec *tableSection, n int) error {
+	sec.rows += n
+	if s.noHeaders && sec.buf == nil {
+		// Nothing to align with a header: the rows go out now.
+		if err := sec.text.Flush(); err != nil {
+			return err
+		}
+		return s.out.Flush()
 	}
 	return nil
 }
