@@ -511,8 +511,8 @@ func (o *GetOptions) namespacePhrase() string {
 	return "namespace " + o.namespace
 }
 
-// printObjects prints every object as one List (json, yaml, jsonpath,
-// custom-columns, go-template) or one CLUSTER/TYPE/NAME line each (name).
+// printObjects prints every object as one List (json, yaml with --sort-by,
+// jsonpath, custom-columns, go-template); -o name is nameSink's.
 func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer], failures []printing.Failure) error {
 	var parts []printing.ClusterObjects
 	redacted := 0
@@ -521,12 +521,8 @@ func (o *GetOptions) printObjects(results []fleet.Result[clusterAnswer], failure
 		parts = append(parts, p)
 		redacted += n
 	}
-	out := printing.OutputOf(o.PrintFlags)
-	if out.Format == "name" {
-		return out.PrintNames(o.Out, parts)
-	}
 	o.noteRedacted(redacted)
-	return out.PrintList(o.Out, parts, failures)
+	return printing.OutputOf(o.PrintFlags).PrintList(o.Out, parts, failures)
 }
 
 // objectsOf is a cluster's objects as printed, the values of its Secrets

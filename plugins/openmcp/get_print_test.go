@@ -210,15 +210,25 @@ func TestGetPrintsOneListWithFailedClusters(t *testing.T) {
 	}
 }
 
-// -o name prints CLUSTER/TYPE/NAME, one line each.
+// -o name prints CLUSTER/TYPE/NAME, one line each, from the Tables it asks
+// for (the Name column).
 func TestGetPrintsNamesWithTheirCluster(t *testing.T) {
 	tf := bareOutput()
 	o := getOptions(tf, "name")
 	results := []fleet.Result[clusterAnswer]{
-		answerOf("cluster1", &resource.Info{Mapping: deployMapping, Object: unstructuredDeployment("web", "web")}),
-		answerOf("cluster2", &resource.Info{Mapping: deployMapping, Object: unstructuredDeployment("web", "web")}),
+		answerOf("cluster1", &resource.Info{Mapping: deployMapping, Object: deployTable("web", []any{"web", "1/1", int64(1), int64(1), "2d", "nginx"})}),
+		answerOf("cluster2", &resource.Info{Mapping: deployMapping, Object: deployTable("web", []any{"web", "1/1", int64(1), int64(1), "2d", "nginx"})}),
 	}
-	if err := o.printObjects(results, nil); err != nil {
+	sink, err := o.newSink()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if err := sink.add(r.Cluster, r.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.finish(nil); err != nil {
 		t.Fatal(err)
 	}
 	if want := "cluster1/deployment.apps/web\ncluster2/deployment.apps/web\n"; tf.out.String() != want {

@@ -30,11 +30,11 @@ type answerSink interface {
 func (o *GetOptions) newSink() (answerSink, error) {
 	out := printing.OutputOf(o.PrintFlags)
 	switch {
+	case out.Format == "name": // never with -w (Validate); --sort-by does not apply to names
+		return &nameSink{o: o, out: out}, nil
 	case o.Watch, o.sortBy != "", o.GroupBy != "":
 	case o.humanReadable():
 		return &tableSink{o: o, out: bufio.NewWriterSize(o.Out, 64<<10), noHeaders: out.NoHeaders}, nil
-	case out.Format == "name":
-		return &nameSink{o: o, out: out}, nil
 	case out.Structured():
 		lw, err := printing.NewListWriter(o.Out, out.Format)
 		if err != nil {

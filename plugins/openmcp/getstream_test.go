@@ -112,3 +112,25 @@ func copyResults(rs []fleet.Result[clusterAnswer]) []fleet.Result[clusterAnswer]
 	}
 	return out
 }
+
+// -o name prints the names from the Tables it asked for, whatever other
+// flag is given (--sort-by, which -o name does not apply, included).
+func TestNamesArePrintedFromTablesWithSortBy(t *testing.T) {
+	tf := bareOutput()
+	o := getOptions(tf, "name")
+	o.sortBy = "{.metadata.name}"
+	sink, err := o.newSink()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := answerOf("cluster1", &resource.Info{Mapping: deployMapping, Object: deployTable("web", []any{"web", "1/1", int64(1), int64(1), "2d", "nginx"})})
+	if err := sink.add(r.Cluster, r.Value); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	if tf.out.String() != "cluster1/deployment.apps/web\n" {
+		t.Fatalf("-o name --sort-by printed %q", tf.out.String())
+	}
+}
