@@ -74,18 +74,19 @@ func (o *GetOptions) listTables(ctx context.Context, c *fleet.Cluster, types []s
 		if m.Scope.Name() == meta.RESTScopeNameNamespace && !o.AllNamespaces {
 			ns = o.namespace
 		}
-		table := &printing.CompactTable{}
+		var table *printing.CompactTable
 		next := ""
 		for {
 			page, err := o.listPage(ctx, client, m, ns, next, objects)
 			if err != nil {
 				return ans, true, err
 			}
-			if len(table.ColumnDefinitions) == 0 {
-				table.TypeMeta, table.ColumnDefinitions = page.TypeMeta, page.ColumnDefinitions
+			if table == nil {
+				table = page // most lists are one page: nothing to copy
+			} else {
+				table.Append(page)
+				table.ListMeta = page.ListMeta
 			}
-			table.Append(page)
-			table.ResourceVersion = page.ResourceVersion
 			if next = page.Continue; next == "" {
 				break
 			}
