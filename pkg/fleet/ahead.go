@@ -9,24 +9,14 @@ import (
 // (listing the host's KubeFedClusters) but they are usually the ones of last
 // time. It starts fn for the guessed keys at once and learns the actual keys
 // with actual meanwhile; then it starts the keys it did not guess and cancels
-// the guesses that were wrong. The results are those FanOut would give for
-// the actual keys, in their order: a wrong guess costs a request, never a
-// row. When actual fails, every call is cancelled and its error returned.
-func FanOutAhead[T any](ctx context.Context, guess []string, actual func(context.Context) ([]string, error), maxParallel int, timeout time.Duration, fn func(ctx context.Context, key string) (T, error)) ([]Result[T], error) {
-	var results []Result[T]
-	err := FanOutAheadEach(ctx, guess, actual, maxParallel, timeout, fn, func(r Result[T]) { results = append(results, r) })
-	if err != nil {
-		return nil, err
-	}
-	return results, nil
-}
-
-// FanOutAheadEach is FanOutAhead handing each result to emit as soon as it
-// and every result before it are in, in the actual keys' order, and keeping
-// none: a command prints the first clusters' objects while later ones still
-// answer, and holds one cluster's answer at a time rather than all of them.
-// emit runs on the caller's goroutine.
-func FanOutAheadEach[T any](ctx context.Context, guess []string, actual func(context.Context) ([]string, error), maxParallel int, timeout time.Duration, fn func(ctx context.Context, key string) (T, error), emit func(Result[T])) error {
+// the guesses that were wrong. It hands emit the results FanOut would give
+// for the actual keys, in their order, each as soon as it and every result
+// before it are in, and keeps none: a command prints the first clusters'
+// objects while later ones still answer, and holds one cluster's answer at
+// a time rather than all of them. A wrong guess costs a request, never a
+// row. emit runs on the caller's goroutine. When actual fails, every call is
+// cancelled and its error returned, and nothing is emitted.
+func FanOutAhead[T any](ctx context.Context, guess []string, actual func(context.Context) ([]string, error), maxParallel int, timeout time.Duration, fn func(ctx context.Context, key string) (T, error), emit func(Result[T])) error {
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
 	if maxParallel < 1 {

@@ -69,7 +69,7 @@ func TestFanOutAheadGivesTheActualClustersWhateverTheGuess(t *testing.T) {
 				time.Sleep(20 * time.Millisecond) // the host's round trip
 				return tc.actual, nil
 			}
-			res, err := FanOutAhead(context.Background(), tc.guess, actual, 8, time.Second, rec.fn(100*time.Millisecond))
+			res, err := collectAhead(tc.guess, actual, 8, time.Second, rec.fn(100*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestFanOutAheadStartsGuessesBeforeTheListAnswers(t *testing.T) {
 		close(listed)
 		return []string{"a", "b"}, nil
 	}
-	if _, err := FanOutAhead(context.Background(), []string{"a", "b"}, actual, 4, time.Second, rec.fn(10*time.Millisecond)); err != nil {
+	if _, err := collectAhead([]string{"a", "b"}, actual, 4, time.Second, rec.fn(10*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	<-listed
@@ -129,7 +129,7 @@ func TestFanOutAheadCancelsEverythingWhenTheListFails(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		return nil, boom
 	}
-	res, err := FanOutAhead(context.Background(), []string{"a", "b"}, actual, 4, time.Second, rec.fn(time.Second))
+	res, err := collectAhead([]string{"a", "b"}, actual, 4, time.Second, rec.fn(time.Second))
 	if !errors.Is(err, boom) || res != nil {
 		t.Fatalf("got %v, %v; want the list's error and no results", res, err)
 	}
@@ -148,7 +148,7 @@ func TestFanOutAheadBoundsGuessesAndLateStartsTogether(t *testing.T) {
 	actual := func(ctx context.Context) ([]string, error) {
 		return []string{"a", "b", "c", "d", "e", "f", "g", "h"}, nil
 	}
-	res, err := FanOutAhead(context.Background(), guess, actual, 3, time.Second, rec.fn(10*time.Millisecond))
+	res, err := collectAhead(guess, actual, 3, time.Second, rec.fn(10*time.Millisecond))
 	if err != nil || len(res) != 8 {
 		t.Fatalf("%d results, %v", len(res), err)
 	}
@@ -161,7 +161,7 @@ func TestFanOutAheadTimesOutEachClusterOnItsOwn(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	actual := func(ctx context.Context) ([]string, error) { return []string{"fast", "stuck"}, nil }
-	res, err := FanOutAhead(context.Background(), []string{"stuck"}, actual, 0, 50*time.Millisecond, func(ctx context.Context, k string) (int, error) {
+	res, err := collectAhead([]string{"stuck"}, actual, 0, 50*time.Millisecond, func(ctx context.Context, k string) (int, error) {
 		if k == "stuck" {
 			<-release // ignores ctx, like a paused server
 		}
@@ -177,7 +177,7 @@ func TestFanOutAheadTimesOutEachClusterOnItsOwn(t *testing.T) {
 
 // The first cluster's answer is handed over while a later one still works,
 // and the answers come in the clusters' order however they finish.
-func TestFanOutAheadEachEmitsInOrderAsSoonAsItCan(t *testing.T) {
+func TestFanOutAheadEmitsInOrderAsSoonAsItCan(t *testing.T) {
 	release := make(chan struct{})
 	fn := func(ctx context.Context, k string) (string, error) {
 		switch k {
@@ -192,7 +192,7 @@ func TestFanOutAheadEachEmitsInOrderAsSoonAsItCan(t *testing.T) {
 	}
 	actual := func(context.Context) ([]string, error) { return []string{"a", "b", "c"}, nil }
 	var got []string
-	err := FanOutAheadEach(context.Background(), nil, actual, 0, 5*time.Second, fn, func(r Result[string]) {
+	err := FanOutAhead(context.Background(), nil, actual, 0, 5*time.Second, fn, func(r Result[string]) {
 		if r.Value == "a" {
 			close(release)
 		}
@@ -204,4 +204,14 @@ func TestFanOutAheadEachEmitsInOrderAsSoonAsItCan(t *testing.T) {
 	if !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Fatalf("emitted %v, want [a b c]", got)
 	}
+}
+
+// collectAhead is FanOutAhead with every result collected, in order.
+func collectAhead[T any](guess []string, actual func(context.Context) ([]string, error), maxParallel int, timeout time.Duration, fn func(context.Context, string) (T, error)) ([]Result[T], error) {
+	var results []Result[T]
+	err := FanOutAhead(context.Background(), guess, actual, maxParallel, timeout, fn, func(r Result[T]) { results = append(results, r) })
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
 }

@@ -348,7 +348,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	var notFound []error
 	var failures []printing.Failure
 	var printErr error
-	err = fleet.FanOutAheadEach(ctx, guess, actual, o.FanOut.MaxParallel, o.FanOut.Timeout, func(ctx context.Context, key string) (clusterAnswer, error) {
+	err = fleet.FanOutAhead(ctx, guess, actual, o.FanOut.MaxParallel, o.FanOut.Timeout, func(ctx context.Context, key string) (clusterAnswer, error) {
 		mu.Lock()
 		t := byKey[key]
 		mu.Unlock()

@@ -17,7 +17,7 @@ import (
 )
 
 // get prints each cluster's answer as soon as it and every cluster before
-// it are in (fleet.FanOutAheadEach), and lets it go: what is held until
+// it are in (fleet.FanOutAhead), and lets it go: what is held until
 // the end is at most the printed text of a table, whose columns are only
 // known when its last row is. Formats that need every object at once
 // (--sort-by, --group-by, jsonpath, custom columns, templates) and -w,
