@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// RowObjects says what ReadTable keeps of each row's object.
+// RowObjects says what ReadCompactTable keeps of each row's object.
 type RowObjects int
 
 const (
@@ -23,7 +23,7 @@ const (
 	RowMetadata
 )
 
-// ReadTable reads a server-side Table as it comes off the wire: one pass
+// ReadCompactTable reads a server-side Table as it comes off the wire: one pass
 // over the bytes, no copy of the whole answer, no map per row, and of each
 // row only its cells (and, with RowMetadata, what is printed of its
 // metadata). Reading a Table through client-go and cli-runtime instead
@@ -34,15 +34,6 @@ const (
 // What it accepts and refuses is DecodeTable's: a Table whose rows do not
 // match its columns, or a cell that is not a string, number, boolean or
 // null, is an error naming the row.
-func ReadTable(r io.Reader, objects RowObjects) (*metav1.Table, error) {
-	t, err := ReadCompactTable(r, objects)
-	if err != nil {
-		return nil, err
-	}
-	return t.Table(), nil
-}
-
-// ReadCompactTable is ReadTable keeping the rows compact (CompactTable).
 func ReadCompactTable(r io.Reader, objects RowObjects) (*CompactTable, error) {
 	body := &readErr{r: r}
 	it := jsoniter.Parse(jsoniter.ConfigDefault, body, 32<<10)

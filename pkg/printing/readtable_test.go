@@ -3,6 +3,7 @@ package printing
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestReadTableGivesWhatDecodeTableGives(t *testing.T) {
 			objects = RowMetadata
 			CompactRows(want)
 		}
-		got, err := ReadTable(bytes.NewReader(b), objects)
+		got, err := readTable(bytes.NewReader(b), objects)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +85,7 @@ func TestReadTableRefusesWhatNoApiserverSends(t *testing.T) {
 		`{"kind":"Table","rows":[{"cells":["a"`:             "not valid JSON",
 		`{"kind":"Table","rows":[{"object":"x"}]}`:          "object is a string, not an object",
 	} {
-		_, err := ReadTable(strings.NewReader(body), RowMetadata)
+		_, err := readTable(strings.NewReader(body), RowMetadata)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want an error containing %q", body, err, want)
 		}
@@ -92,7 +93,7 @@ func TestReadTableRefusesWhatNoApiserverSends(t *testing.T) {
 }
 
 func TestReadTableKeepsNumbersAsTheClientDoes(t *testing.T) {
-	got, err := ReadTable(strings.NewReader(`{"kind":"Table","columnDefinitions":[{"name":"A"},{"name":"B"},{"name":"C"},{"name":"D"},{"name":"E"}],"rows":[{"cells":[3,1.5,true,null,"x"]}]}`), NoRowObjects)
+	got, err := readTable(strings.NewReader(`{"kind":"Table","columnDefinitions":[{"name":"A"},{"name":"B"},{"name":"C"},{"name":"D"},{"name":"E"}],"rows":[{"cells":[3,1.5,true,null,"x"]}]}`), NoRowObjects)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func FuzzReadTable(f *testing.F) {
 	f.Add(tableJSON(f, 2, false))
 	f.Add([]byte(`{"kind":"Table","columnDefinitions":[{"name":"Name"}],"rows":[{"cells":["a"]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := ReadTable(bytes.NewReader(b), RowMetadata)
+		got, err := readTable(bytes.NewReader(b), RowMetadata)
 		if err != nil {
 			return
 		}
@@ -144,7 +145,7 @@ func BenchmarkReadTable(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			if _, err := ReadTable(bytes.NewReader(body), NoRowObjects); err != nil {
+			if _, err := readTable(bytes.NewReader(body), NoRowObjects); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -191,11 +192,20 @@ func TestCompactTableAppendsPages(t *testing.T) {
 			got.Append(ct)
 		}
 	}
-	want, err := ReadTable(strings.NewReader(whole), RowMetadata)
+	want, err := readTable(strings.NewReader(whole), RowMetadata)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g := got.Table(); !reflect.DeepEqual(g.Rows, want.Rows) {
 		t.Fatalf("appended pages:\n%#v\nwant\n%#v", g.Rows, want.Rows)
 	}
+}
+
+// readTable is ReadCompactTable's rows as a metav1.Table, to compare.
+func readTable(r io.Reader, objects RowObjects) (*metav1.Table, error) {
+	t, err := ReadCompactTable(r, objects)
+	if err != nil {
+		return nil, err
+	}
+	return t.Table(), nil
 }

@@ -21,7 +21,7 @@ import (
 // resource builder: the same mapping (the cluster's REST mapper, short
 // names included), namespace, selectors and pages, but each answer read as
 // it streams off the connection into the rows that are printed
-// (printing.ReadTable), where the builder holds every body whole, scans it
+// (printing.ReadCompactTable), where the builder holds every body whole, scans it
 // twice and decodes each row into maps. Names, TYPE/NAME, kinds and
 // categories such as "all" still go through the builder.
 
