@@ -40,12 +40,6 @@ func ReadCompactTable(r io.Reader, objects RowObjects) (*CompactTable, error) {
 	t := &CompactTable{}
 	var rb rowBuilder
 	var err error
-	fail := func(e error) bool {
-		if err == nil {
-			err = e
-		}
-		return false
-	}
 	if it.WhatIsNext() != jsoniter.ObjectValue {
 		return nil, answerNotTable(it)
 	}
@@ -58,33 +52,16 @@ func ReadCompactTable(r io.Reader, objects RowObjects) (*CompactTable, error) {
 		case "metadata":
 			readListMeta(it, &t.ListMeta)
 		case "columnDefinitions":
-			if it.WhatIsNext() == jsoniter.NilValue {
-				it.Skip()
-				return true
-			}
-			if it.WhatIsNext() != jsoniter.ArrayValue {
-				return fail(fmt.Errorf("table columns are %s, not a list", jsonType(it.WhatIsNext())))
-			}
-			it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
+			err = readList(it, "table columns", func(it *jsoniter.Iterator) error {
 				if it.WhatIsNext() != jsoniter.ObjectValue {
-					return fail(fmt.Errorf("table column %d is %s, not an object", len(t.ColumnDefinitions), jsonType(it.WhatIsNext())))
+					return fmt.Errorf("table column %d is %s, not an object", len(t.ColumnDefinitions), jsonType(it.WhatIsNext()))
 				}
 				t.ColumnDefinitions = append(t.ColumnDefinitions, readColumn(it))
-				return true
+				return nil
 			})
 		case "rows":
-			if it.WhatIsNext() == jsoniter.NilValue {
-				it.Skip()
-				return true
-			}
-			if it.WhatIsNext() != jsoniter.ArrayValue {
-				return fail(fmt.Errorf("table rows are %s, not a list", jsonType(it.WhatIsNext())))
-			}
-			it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-				if rerr := readRow(it, t, &rb, objects); rerr != nil {
-					return fail(rerr)
-				}
-				return true
+			err = readList(it, "table rows", func(it *jsoniter.Iterator) error {
+				return readRow(it, t, &rb, objects)
 			})
 		default:
 			it.Skip()
@@ -151,26 +128,53 @@ func readString(it *jsoniter.Iterator) string {
 	return it.ReadString()
 }
 
-func readListMeta(it *jsoniter.Iterator, m *metav1.ListMeta) {
+// readList reads a list (null reads as an empty one), giving each item to
+// item until it fails; a value that is not a list is an error naming what.
+func readList(it *jsoniter.Iterator, what string, item func(it *jsoniter.Iterator) error) error {
+	switch it.WhatIsNext() {
+	case jsoniter.NilValue:
+		it.Skip()
+		return nil
+	case jsoniter.ArrayValue:
+	default:
+		return fmt.Errorf("%s are %s, not a list", what, jsonType(it.WhatIsNext()))
+	}
+	var err error
+	it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
+		err = item(it)
+		return err == nil
+	})
+	return err
+}
+
+// readFields reads an object, giving each member to field, which reads the
+// members it knows and says so; the others, and a value that is not an
+// object at all, are skipped unread.
+func readFields(it *jsoniter.Iterator, field func(it *jsoniter.Iterator, key string) bool) {
 	if it.WhatIsNext() != jsoniter.ObjectValue {
 		it.Skip()
 		return
 	}
 	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-		switch key {
-		case "resourceVersion":
-			m.ResourceVersion = readString(it)
-		case "continue":
-			m.Continue = readString(it)
-		case "remainingItemCount":
-			if it.WhatIsNext() == jsoniter.NumberValue {
-				n := it.ReadInt64()
-				m.RemainingItemCount = &n
-			} else {
-				it.Skip()
-			}
-		default:
+		if !field(it, key) {
 			it.Skip()
+		}
+		return true
+	})
+}
+
+func readListMeta(it *jsoniter.Iterator, m *metav1.ListMeta) {
+	readFields(it, func(it *jsoniter.Iterator, key string) bool {
+		switch {
+		case key == "resourceVersion":
+			m.ResourceVersion = readString(it)
+		case key == "continue":
+			m.Continue = readString(it)
+		case key == "remainingItemCount" && it.WhatIsNext() == jsoniter.NumberValue:
+			n := it.ReadInt64()
+			m.RemainingItemCount = &n
+		default:
+			return false
 		}
 		return true
 	})
@@ -178,24 +182,20 @@ func readListMeta(it *jsoniter.Iterator, m *metav1.ListMeta) {
 
 func readColumn(it *jsoniter.Iterator) metav1.TableColumnDefinition {
 	var c metav1.TableColumnDefinition
-	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-		switch key {
-		case "name":
+	readFields(it, func(it *jsoniter.Iterator, key string) bool {
+		switch {
+		case key == "name":
 			c.Name = readString(it)
-		case "type":
+		case key == "type":
 			c.Type = readString(it)
-		case "format":
+		case key == "format":
 			c.Format = readString(it)
-		case "description":
+		case key == "description":
 			c.Description = readString(it)
-		case "priority":
-			if it.WhatIsNext() == jsoniter.NumberValue {
-				c.Priority = it.ReadInt32()
-			} else {
-				it.Skip()
-			}
+		case key == "priority" && it.WhatIsNext() == jsoniter.NumberValue:
+			c.Priority = it.ReadInt32()
 		default:
-			it.Skip()
+			return false
 		}
 		return true
 	})
@@ -243,7 +243,7 @@ func readRow(it *jsoniter.Iterator, t *CompactTable, rb *rowBuilder, objects Row
 					err = fmt.Errorf("table row %d: condition %d is %s, not an object", index, len(conditions), jsonType(it.WhatIsNext()))
 					return false
 				}
-				it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
+				readFields(it, func(it *jsoniter.Iterator, key string) bool {
 					switch key {
 					case "type":
 						c.Type = metav1.RowConditionType(readString(it))
@@ -254,7 +254,7 @@ func readRow(it *jsoniter.Iterator, t *CompactTable, rb *rowBuilder, objects Row
 					case "message":
 						c.Message = readString(it)
 					default:
-						it.Skip()
+						return false
 					}
 					return true
 				})
@@ -319,18 +319,14 @@ func readCell(it *jsoniter.Iterator, rb *rowBuilder) error {
 // labels; managed fields, annotations and the rest are skipped unread.
 func readPartialMetadata(it *jsoniter.Iterator) *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
-	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
+	readFields(it, func(it *jsoniter.Iterator, key string) bool {
 		switch key {
 		case "kind":
 			m.Kind = readString(it)
 		case "apiVersion":
 			m.APIVersion = readString(it)
 		case "metadata":
-			if it.WhatIsNext() != jsoniter.ObjectValue {
-				it.Skip()
-				return true
-			}
-			it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
+			readFields(it, func(it *jsoniter.Iterator, key string) bool {
 				switch key {
 				case "name":
 					m.Name = readString(it)
@@ -338,21 +334,20 @@ func readPartialMetadata(it *jsoniter.Iterator) *metav1.PartialObjectMetadata {
 					m.Namespace = readString(it)
 				case "labels":
 					if it.WhatIsNext() != jsoniter.ObjectValue {
-						it.Skip()
-						return true
+						return false
 					}
 					m.Labels = map[string]string{}
-					it.ReadMapCB(func(it *jsoniter.Iterator, k string) bool {
+					readFields(it, func(it *jsoniter.Iterator, k string) bool {
 						m.Labels[k] = readString(it)
 						return true
 					})
 				default:
-					it.Skip()
+					return false
 				}
 				return true
 			})
 		default:
-			it.Skip()
+			return false
 		}
 		return true
 	})
