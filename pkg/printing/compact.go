@@ -2,6 +2,8 @@ package printing
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,14 +191,14 @@ func (t *CompactTable) identity(row, nameCol int) (namespace, name string) {
 // cols, made straight from the compact rows (what TableWithColumns makes of
 // Table(), without the Table in between).
 func (t *CompactTable) WithCluster(cols []metav1.TableColumnDefinition, cluster string) *metav1.Table {
-	at := columnIndex(cols, "Name") + 1
+	at := ColumnIndex(cols, "Name") + 1
 	merged := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
 	merged.ColumnDefinitions = append(append(append(make([]metav1.TableColumnDefinition, 0, len(cols)+1), cols[:at]...), clusterColumn), cols[at:]...)
 	src := make([]int, len(cols))
 	for i, c := range cols {
-		src[i] = columnIndex(t.ColumnDefinitions, c.Name)
+		src[i] = ColumnIndex(t.ColumnDefinitions, c.Name)
 	}
-	nameCol := columnIndex(t.ColumnDefinitions, "Name")
+	nameCol := ColumnIndex(t.ColumnDefinitions, "Name")
 	// Rows in namespace and name order; an apiserver's list already is, so
 	// this is usually one pass that sorts nothing.
 	order := make([]int, len(t.rows))
@@ -279,3 +281,40 @@ func (t *CompactTable) DeepCopyObject() runtime.Object {
 	}
 	return &c
 }
+
+// RowNames are the cells of the Name column of a Table or CompactTable, as
+// -o name prints them; of a compact table only that column is read.
+func RowNames(obj runtime.Object) ([]string, error) {
+	name := func(cell any) string {
+		if s, ok := cell.(string); ok {
+			return s
+		}
+		return fmt.Sprint(cell)
+	}
+	if ct, ok := obj.(*CompactTable); ok {
+		col := ColumnIndex(ct.ColumnDefinitions, "Name")
+		names := make([]string, ct.Len())
+		for i := range names {
+			if col < 0 || col >= ct.cellCount(i) {
+				return nil, errNoNameColumn
+			}
+			names[i] = name(ct.cell(i, col))
+		}
+		return names, nil
+	}
+	t, err := DecodeTable(obj)
+	if err != nil {
+		return nil, err
+	}
+	col := ColumnIndex(t.ColumnDefinitions, "Name")
+	names := make([]string, len(t.Rows))
+	for i, r := range t.Rows {
+		if col < 0 || col >= len(r.Cells) {
+			return nil, errNoNameColumn
+		}
+		names[i] = name(r.Cells[col])
+	}
+	return names, nil
+}
+
+var errNoNameColumn = errors.New("a Table without a Name column")

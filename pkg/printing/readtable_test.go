@@ -209,3 +209,26 @@ func readTable(r io.Reader, objects RowObjects) (*metav1.Table, error) {
 	}
 	return t.Table(), nil
 }
+
+// RowNames reads the Name column alike from a compact table and from the
+// metav1.Table it makes.
+func TestRowNamesOfCompactAndFullTables(t *testing.T) {
+	ct, err := ReadCompactTable(bytes.NewReader(tableJSON(t, 3, false)), NoRowObjects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compact, err := RowNames(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := RowNames(ct.Table())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"web-00000", "web-00001", "web-00002"}; !reflect.DeepEqual(compact, want) || !reflect.DeepEqual(full, want) {
+		t.Fatalf("names %v and %v, want %v", compact, full, want)
+	}
+	if _, err := RowNames(&metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{{Name: "Ready"}}, Rows: []metav1.TableRow{{Cells: []any{"1/1"}}}}); err == nil {
+		t.Fatal("names from a Table without a Name column")
+	}
+}

@@ -202,7 +202,7 @@ func MergeTables(parts []ClusterTable) *metav1.Table {
 	var cols []metav1.TableColumnDefinition
 	for _, p := range parts {
 		for _, c := range p.Table.ColumnDefinitions {
-			if columnIndex(cols, c.Name) < 0 {
+			if ColumnIndex(cols, c.Name) < 0 {
 				cols = append(cols, c)
 			}
 		}
@@ -220,7 +220,7 @@ func TableWithColumns(cols []metav1.TableColumnDefinition, part ClusterTable) *m
 
 func mergeWithColumns(cols []metav1.TableColumnDefinition, parts []ClusterTable) *metav1.Table {
 	merged := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
-	at := columnIndex(cols, "Name") + 1
+	at := ColumnIndex(cols, "Name") + 1
 	merged.ColumnDefinitions = append(append(append([]metav1.TableColumnDefinition{}, cols[:at]...), clusterColumn), cols[at:]...)
 
 	// Where each merged column sits in each part is worked out once per
@@ -240,9 +240,9 @@ func mergeWithColumns(cols []metav1.TableColumnDefinition, parts []ClusterTable)
 	for _, p := range parts {
 		src := make([]int, len(cols))
 		for i, c := range cols {
-			src[i] = columnIndex(p.Table.ColumnDefinitions, c.Name)
+			src[i] = ColumnIndex(p.Table.ColumnDefinitions, c.Name)
 		}
-		nameCol := columnIndex(p.Table.ColumnDefinitions, "Name")
+		nameCol := ColumnIndex(p.Table.ColumnDefinitions, "Name")
 		var cluster any = p.Cluster // boxed once, not once per row
 		block := make([]any, len(p.Table.Rows)*width)
 		for ri, r := range p.Table.Rows {
@@ -282,7 +282,8 @@ var clusterColumn = metav1.TableColumnDefinition{Name: ClusterColumn, Type: "str
 // none fills the cell of a column a member's table lacks.
 var none any = "<none>"
 
-func columnIndex(cols []metav1.TableColumnDefinition, name string) int {
+// ColumnIndex is where the column of that name (in any case) is, or -1.
+func ColumnIndex(cols []metav1.TableColumnDefinition, name string) int {
 	for i, c := range cols {
 		if strings.EqualFold(c.Name, name) {
 			return i

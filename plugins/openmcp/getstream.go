@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -64,8 +63,8 @@ func (s *collectSink) finish(failures []printing.Failure) error {
 }
 
 // tableSink prints one table per resource type, in the order the types
-// were asked for. Each cluster's part is printed by kubectl's own table
-// printer as it comes and kept as text (printing.AlignedWriter), aligned
+// were asked for. Each cluster's part is printed as it comes, as kubectl's
+// table printer prints it, and kept as text (printing.AlignedWriter), aligned
 // across every cluster when the last is in; with --no-headers the first
 // type's rows go out cluster by cluster, their columns only ever
 // widening. Later types' tables follow the first, as kubectl get a,b
@@ -246,25 +245,15 @@ func (s *nameSink) add(cluster string, ans clusterAnswer) error {
 	}
 	w := &printing.PrefixWriter{W: s.o.Out, Prefix: cluster + "/"}
 	for _, info := range ans.infos {
-		t, err := printing.DecodeTable(info.Object)
+		// The rows come without objects (includeObject=None): the names
+		// are the Name column's, which every Table has.
+		names, err := printing.RowNames(info.Object)
 		if err != nil {
-			return fmt.Errorf("cluster %s: %w", cluster, err)
+			return fmt.Errorf("cluster %s: %s: %w", cluster, info.Mapping.GroupVersionKind.Kind, err)
 		}
-		gvk := info.Mapping.GroupVersionKind
-		nameCol := -1
-		for i, c := range t.ColumnDefinitions {
-			if strings.EqualFold(c.Name, "Name") {
-				nameCol = i
-			}
-		}
-		for _, row := range t.Rows {
-			// The rows come without objects (includeObject=None): the name
-			// is the Name column's, which every Table has.
-			if nameCol < 0 || nameCol >= len(row.Cells) {
-				return fmt.Errorf("cluster %s: a %s Table without a Name column", cluster, gvk.Kind)
-			}
-			m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint(row.Cells[nameCol])}}
-			m.SetGroupVersionKind(gvk)
+		for _, name := range names {
+			m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}
+			m.SetGroupVersionKind(info.Mapping.GroupVersionKind)
 			if err := printer.PrintObj(m, w); err != nil {
 				return err
 			}
