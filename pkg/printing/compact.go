@@ -191,13 +191,8 @@ func (t *CompactTable) identity(row, nameCol int) (namespace, name string) {
 // cols, made straight from the compact rows (what TableWithColumns makes of
 // Table(), without the Table in between).
 func (t *CompactTable) WithCluster(cols []metav1.TableColumnDefinition, cluster string) *metav1.Table {
-	at := ColumnIndex(cols, "Name") + 1
-	merged := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
-	merged.ColumnDefinitions = append(append(append(make([]metav1.TableColumnDefinition, 0, len(cols)+1), cols[:at]...), clusterColumn), cols[at:]...)
-	src := make([]int, len(cols))
-	for i, c := range cols {
-		src[i] = ColumnIndex(t.ColumnDefinitions, c.Name)
-	}
+	merged := mergedTable(cols)
+	proj := projectColumns(cols, t.ColumnDefinitions, cluster)
 	nameCol := ColumnIndex(t.ColumnDefinitions, "Name")
 	// Rows in namespace and name order; an apiserver's list already is, so
 	// this is usually one pass that sorts nothing.
@@ -219,26 +214,10 @@ func (t *CompactTable) WithCluster(cols []metav1.TableColumnDefinition, cluster 
 			return cmp.Or(strings.Compare(na, nb), strings.Compare(ma, mb))
 		})
 	}
-	width := len(cols) + 1
-	block := make([]any, len(t.rows)*width)
+	block := make([]any, len(t.rows)*len(merged.ColumnDefinitions))
 	merged.Rows = make([]metav1.TableRow, len(t.rows))
-	var clusterCell any = cluster
 	for ri, idx := range order {
-		cells := block[ri*width : ri*width : (ri+1)*width]
-		n := t.cellCount(idx)
-		for i := range cols {
-			if i == at {
-				cells = append(cells, clusterCell)
-			}
-			if j := src[i]; j >= 0 && j < n {
-				cells = append(cells, t.cell(idx, j))
-			} else {
-				cells = append(cells, none)
-			}
-		}
-		if at == len(cols) {
-			cells = append(cells, clusterCell)
-		}
+		cells := proj.cells(block, ri, t.cellCount(idx), func(j int) any { return t.cell(idx, j) })
 		merged.Rows[ri] = metav1.TableRow{Cells: cells, Conditions: t.conditions[idx], Object: runtime.RawExtension{Object: t.object(idx)}}
 	}
 	return merged

@@ -219,10 +219,7 @@ func TableWithColumns(cols []metav1.TableColumnDefinition, part ClusterTable) *m
 }
 
 func mergeWithColumns(cols []metav1.TableColumnDefinition, parts []ClusterTable) *metav1.Table {
-	merged := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
-	at := ColumnIndex(cols, "Name") + 1
-	merged.ColumnDefinitions = append(append(append([]metav1.TableColumnDefinition{}, cols[:at]...), clusterColumn), cols[at:]...)
-
+	merged := mergedTable(cols)
 	// Where each merged column sits in each part is worked out once per
 	// part, not once per cell, and each part's cells share one allocation:
 	// with 64 clusters of 500 rows that halves the time of the merge.
@@ -238,30 +235,11 @@ func mergeWithColumns(cols []metav1.TableColumnDefinition, parts []ClusterTable)
 	keys := make([]keyed, 0, total)
 	rows := make([]metav1.TableRow, 0, total)
 	for _, p := range parts {
-		src := make([]int, len(cols))
-		for i, c := range cols {
-			src[i] = ColumnIndex(p.Table.ColumnDefinitions, c.Name)
-		}
+		proj := projectColumns(cols, p.Table.ColumnDefinitions, p.Cluster)
 		nameCol := ColumnIndex(p.Table.ColumnDefinitions, "Name")
-		var cluster any = p.Cluster // boxed once, not once per row
 		block := make([]any, len(p.Table.Rows)*width)
 		for ri, r := range p.Table.Rows {
-			// Capacity capped, so a printer appending a column to one row
-			// cannot write into the next row's cells.
-			cells := block[ri*width : ri*width : (ri+1)*width]
-			for i := range cols {
-				if i == at {
-					cells = append(cells, cluster)
-				}
-				if j := src[i]; j >= 0 && j < len(r.Cells) {
-					cells = append(cells, r.Cells[j])
-				} else {
-					cells = append(cells, none)
-				}
-			}
-			if at == len(cols) {
-				cells = append(cells, cluster)
-			}
+			cells := proj.cells(block, ri, len(r.Cells), func(j int) any { return r.Cells[j] })
 			ns, name := rowIdentity(r, nameCol)
 			keys = append(keys, keyed{p.Cluster, ns, name, len(rows)})
 			rows = append(rows, metav1.TableRow{Cells: cells, Conditions: r.Conditions, Object: r.Object})
@@ -275,6 +253,56 @@ func mergeWithColumns(cols []metav1.TableColumnDefinition, parts []ClusterTable)
 		merged.Rows[i] = rows[k.index]
 	}
 	return merged
+}
+
+// mergedTable is a merged Table's head: cols, with the CLUSTER column
+// right after NAME (or last).
+func mergedTable(cols []metav1.TableColumnDefinition) *metav1.Table {
+	at := ColumnIndex(cols, "Name") + 1
+	t := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
+	t.ColumnDefinitions = append(append(append(make([]metav1.TableColumnDefinition, 0, len(cols)+1), cols[:at]...), clusterColumn), cols[at:]...)
+	return t
+}
+
+// projection puts one cluster's cells where a merged table's columns
+// want them: CLUSTER after NAME, each column found by name in the
+// cluster's own (a member on another version lines up), <none> where it
+// has no such column.
+type projection struct {
+	at      int   // where CLUSTER goes among cols
+	src     []int // for each of cols, the cluster's column, or -1
+	cluster any   // boxed once, not once per row
+}
+
+func projectColumns(cols, own []metav1.TableColumnDefinition, cluster string) projection {
+	p := projection{at: ColumnIndex(cols, "Name") + 1, src: make([]int, len(cols)), cluster: cluster}
+	for i, c := range cols {
+		p.src[i] = ColumnIndex(own, c.Name)
+	}
+	return p
+}
+
+// cells fills row ri's share of block (one allocation for a part's rows)
+// from the row's n cells, read by cell.
+func (p projection) cells(block []any, ri, n int, cell func(j int) any) []any {
+	width := len(p.src) + 1
+	// Capacity capped, so a printer appending a column to one row cannot
+	// write into the next row's cells.
+	cells := block[ri*width : ri*width : (ri+1)*width]
+	for i, j := range p.src {
+		if i == p.at {
+			cells = append(cells, p.cluster)
+		}
+		if j >= 0 && j < n {
+			cells = append(cells, cell(j))
+		} else {
+			cells = append(cells, none)
+		}
+	}
+	if p.at == len(p.src) {
+		cells = append(cells, p.cluster)
+	}
+	return cells
 }
 
 var clusterColumn = metav1.TableColumnDefinition{Name: ClusterColumn, Type: "string", Description: "The member cluster the object lives in."}
