@@ -155,9 +155,10 @@ func NewScratchTabWriter(w io.Writer) *tabwriter.Writer {
 // printed (with its header) into a scratch tab writer: the header line too
 // when header is true, else its cells' widths when widen is (the printer
 // pads the header to the part's widest cell in bytes, as it does for a
-// whole table, and the columns are that wide). It returns the rows added. Every line of the part shares the header's
-// column boundaries (the printer pads the header so that the tab writer's
-// first flush fixes them), which is how empty cells are found.
+// whole table, and the columns are that wide). It returns the rows added.
+// Every line of the part shares the header's column boundaries (the
+// printer pads the header so that the tab writer's first flush fixes
+// them), which is how empty cells are found.
 func (w *AlignedWriter) AddPrinted(printed []byte, header, widen bool) (int, error) {
 	lines := bytes.Split(bytes.TrimSuffix(printed, []byte{'\n'}), []byte{'\n'})
 	if len(printed) == 0 || len(lines) == 0 {
@@ -165,17 +166,20 @@ func (w *AlignedWriter) AddPrinted(printed []byte, header, widen bool) (int, err
 	}
 	// The header's cells: text, then a run of padding (none after the last).
 	var bounds []int // rune offsets where each cell but the last ends, padding included
+	var widths []int // of the header's cells but the last, padding excluded
 	var line []byte
-	pos := 0
+	pos, cellStart := 0, 0
 	head := lines[0]
 	for i := 0; i < len(head); {
 		r, size := utf8.DecodeRune(head[i:])
 		if r == scratchPad {
+			widths = append(widths, pos-cellStart)
 			for i < len(head) && head[i] == scratchPad {
 				i++
 				pos++
 			}
 			bounds = append(bounds, pos)
+			cellStart = pos
 			line = append(line, '\t')
 			continue
 		}
@@ -188,7 +192,7 @@ func (w *AlignedWriter) AddPrinted(printed []byte, header, widen bool) (int, err
 	case header:
 		w.Write(line)
 	case widen:
-		w.widen(line)
+		w.WidenTo(widths)
 	}
 	for _, l := range lines[1:] {
 		line = line[:0]
@@ -231,18 +235,6 @@ func (w *AlignedWriter) WidenTo(widths []int) {
 			w.widths = append(w.widths, 0)
 		}
 		w.widths[j] = max(w.widths[j], n)
-	}
-}
-
-// widen makes the columns at least as wide as the cells of a line that is
-// not printed (a part's header, under the header of the first part).
-func (w *AlignedWriter) widen(line []byte) {
-	cells := bytes.Split(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\t'})
-	for j, c := range cells[:len(cells)-1] {
-		if j == len(w.widths) {
-			w.widths = append(w.widths, 0)
-		}
-		w.widths[j] = max(w.widths[j], utf8.RuneCount(c))
 	}
 }
 
