@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -20,14 +22,15 @@ type profiling struct {
 var profileNames = []string{"none", "cpu", "heap", "allocs", "goroutine", "threadcreate", "block", "mutex"}
 
 func (p *profiling) addFlags(flags *pflag.FlagSet) {
-	flags.StringVar(&p.name, "profile", "none", "Name of profile to capture, as kubectl's: one of (none|cpu|heap|allocs|goroutine|threadcreate|block|mutex)")
+	flags.StringVar(&p.name, "profile", "none", "Name of profile to capture, as kubectl's: one of ("+strings.Join(profileNames, "|")+")")
 	flags.StringVar(&p.output, "profile-output", "profile.pprof", "Name of the file to write the profile to")
 }
 
 func (p *profiling) start() error {
+	if !slices.Contains(profileNames, p.name) {
+		return Usagef("invalid --profile %q: allowed values are %s", p.name, strings.Join(profileNames, ", "))
+	}
 	switch p.name {
-	case "none":
-		return nil
 	case "cpu":
 		f, err := os.Create(p.output)
 		if err != nil {
@@ -38,7 +41,6 @@ func (p *profiling) start() error {
 			return err
 		}
 		p.cpuFile = f
-		return nil
 	case "heap", "allocs":
 		runtime.MemProfileRate = 4096 // as kubectl: fine enough to see a command's allocations
 	case "block":
@@ -46,12 +48,7 @@ func (p *profiling) start() error {
 	case "mutex":
 		runtime.SetMutexProfileFraction(1)
 	}
-	for _, n := range profileNames {
-		if n == p.name {
-			return nil
-		}
-	}
-	return Usagef("invalid --profile %q: allowed values are none, cpu, heap, allocs, goroutine, threadcreate, block, mutex", p.name)
+	return nil
 }
 
 // stop writes the profile; a failure is one warning, never the command's exit code.
