@@ -1,11 +1,13 @@
 package fleet
 
 import (
+	"errors"
 	"sync"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
 	"github.com/openmcp-plugins/kubectl-openmcp/pkg/execcred"
@@ -103,20 +105,13 @@ type plainConfigGetter interface {
 	plainConfig() (*rest.Config, error)
 }
 
-func clientsFor(g genericclioptions.RESTClientGetter, context string) (*Clients, error) {
-	cfg, err := g.ToRESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	plain := cfg
-	if p, ok := g.(plainConfigGetter); ok {
-		if plain, err = p.plainConfig(); err != nil {
-			return nil, err
-		}
-	} else {
-		plain = rest.CopyConfig(cfg)
+// forRequests makes a cluster's config the one its requests go out with:
+// exec plugins bounded, 50 requests a second.
+func forRequests(g genericclioptions.RESTClientGetter, context string, cfg *rest.Config) (*rest.Config, error) {
+	if _, ok := g.(plainConfigGetter); !ok {
 		// A hanging or chatty exec plugin must not hold or flood a command
 		// (Kubeconfig.Getter's configs have this already).
+		var err error
 		if cfg, err = execcred.Guard(cfg, context); err != nil {
 			return nil, err
 		}
@@ -124,6 +119,44 @@ func clientsFor(g genericclioptions.RESTClientGetter, context string) (*Clients,
 	// client-go's default of 5 requests a second made a two-member join wait
 	// on its own rate limiter for most of a second; kubectl allows more too.
 	cfg.QPS, cfg.Burst = 50, 100
+	return cfg, nil
+}
+
+// RESTClient is one REST client on the cluster's request config, for
+// requests of a command's own (get's lists): one connection, and none of
+// the typed clients a clientset makes (80 ms of CPU over 64 clusters). A
+// cluster made with NewClusterWithClients has none.
+func (c *Cluster) RESTClient() (*rest.RESTClient, error) {
+	if c.getter == nil {
+		return nil, errors.New("cluster " + c.Name + " has no REST config")
+	}
+	cfg, err := c.getter.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg, err = forRequests(c.getter, c.Context, cfg); err != nil {
+		return nil, err
+	}
+	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion() // for the Status of a failed request
+	return rest.UnversionedRESTClientFor(cfg)
+}
+
+func clientsFor(g genericclioptions.RESTClientGetter, context string) (*Clients, error) {
+	cfg, err := g.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	var plain *rest.Config
+	if p, ok := g.(plainConfigGetter); ok {
+		if plain, err = p.plainConfig(); err != nil {
+			return nil, err
+		}
+	} else {
+		plain = rest.CopyConfig(cfg) // before forRequests wraps its transport
+	}
+	if cfg, err = forRequests(g, context, cfg); err != nil {
+		return nil, err
+	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
